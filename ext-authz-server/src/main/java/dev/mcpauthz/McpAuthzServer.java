@@ -1,0 +1,167 @@
+package dev.mcpauthz;
+
+import com.github.benmanes.caffeine.cache.Ticker;
+import dev.mcpauthz.authn.IssuerRuntime;
+import dev.mcpauthz.authn.TokenVerifier;
+import dev.mcpauthz.config.AuthzConfig;
+import dev.mcpauthz.decision.AuthorizationEngine;
+import dev.mcpauthz.decision.ServerRouter;
+import dev.mcpauthz.http.HttpListener;
+import dev.mcpauthz.ingress.AuthorizationService;
+import dev.mcpauthz.telemetry.CheckMetrics;
+import dev.mcpauthz.telemetry.DecisionLog;
+import io.grpc.Server;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The running service: gRPC ext_authz + health on one port, the HTTP listener on another.
+ *
+ * <p>Threads: gRPC calls run on a small fixed pool (one per core by default) and never block;
+ * network I/O to identity providers (JWKS, discovery, introspection) runs on virtual threads.
+ */
+public final class McpAuthzServer implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(McpAuthzServer.class);
+  /** grpc.health.v1 service name Envoy health checks can ask for; "" covers the whole server. */
+  public static final String HEALTH_SERVICE = "envoy.service.auth.v3.Authorization";
+
+  private final AuthzConfig config;
+  private final ExecutorService io;
+  private final ScheduledExecutorService scheduler;
+  private final ExecutorService checkExecutor;
+  private final List<IssuerRuntime> issuers;
+  private final PrometheusMeterRegistry registry;
+  private final AuthorizationEngine engine;
+  private final HealthStatusManager health = new HealthStatusManager();
+  private final Server grpc;
+  private final HttpListener http;
+  private volatile boolean ready;
+
+  private McpAuthzServer(AuthzConfig config, Clock clock) {
+    this.config = config;
+    this.io = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("mcp-authz-io-", 0).factory());
+    this.scheduler = Executors.newSingleThreadScheduledExecutor(daemon("mcp-authz-scheduler"));
+    this.checkExecutor = Executors.newFixedThreadPool(config.grpc().executorThreads(), daemon("mcp-authz-check"));
+    this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    new JvmMemoryMetrics().bindTo(registry);
+    new JvmGcMetrics().bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+
+    List<IssuerRuntime> runtimes = new ArrayList<>();
+    for (AuthzConfig.Issuer i : config.issuers()) {
+      runtimes.add(new IssuerRuntime(i, io, scheduler, clock, Ticker.systemTicker()));
+    }
+    this.issuers = List.copyOf(runtimes);
+    ServerRouter router = new ServerRouter(config, issuers);
+    this.engine = new AuthorizationEngine(config, router, new TokenVerifier(issuers, clock, Ticker.systemTicker()));
+    var service = new AuthorizationService(engine, config, new CheckMetrics(registry),
+        new DecisionLog(config.logging().decisions()));
+    this.grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.grpc().bind(), config.grpc().port()))
+        .executor(checkExecutor)
+        .addService(service)
+        .addService(health.getHealthService())
+        .maxInboundMessageSize(config.limits().maxBodyBytes() + 256 * 1024)
+        .build();
+    this.http = new HttpListener(config.http(), router.all(), registry, () -> ready);
+  }
+
+  public static McpAuthzServer start(AuthzConfig config) throws IOException {
+    return start(config, Clock.systemUTC());
+  }
+
+  public static McpAuthzServer start(AuthzConfig config, Clock clock) throws IOException {
+    McpAuthzServer s = new McpAuthzServer(config, clock);
+    try {
+      s.issuers.forEach(IssuerRuntime::start);
+      s.grpc.start();
+      s.http.start();
+    } catch (Exception e) {
+      s.close();
+      throw e instanceof IOException io ? io : new IOException("cannot start mcp-authz: " + e.getMessage(), e);
+    }
+    s.health.setStatus("", ServingStatus.SERVING);
+    s.health.setStatus(HEALTH_SERVICE, ServingStatus.SERVING);
+    s.ready = true;
+    log.info("mcp-authz started grpc={}:{} http={}:{} servers={} issuers={}",
+        config.grpc().bind(), s.grpcPort(), config.http().bind(), s.httpPort(),
+        config.servers().size(), config.issuers().size());
+    return s;
+  }
+
+  public int grpcPort() {
+    return grpc.getPort();
+  }
+
+  public int httpPort() {
+    return http.port();
+  }
+
+  public PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  public AuthorizationEngine engine() {
+    return engine;
+  }
+
+  /**
+   * Graceful stop: report NOT_SERVING so Envoy's health checks move traffic away, stop accepting
+   * calls, let in-flight Checks finish within {@code grpc.drain_timeout}, then cancel the rest.
+   */
+  @Override
+  public void close() {
+    ready = false;
+    health.enterTerminalState();
+    grpc.shutdown();
+    try {
+      if (!grpc.awaitTermination(config.grpc().drainTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
+        log.warn("drain timeout reached; cancelling remaining checks");
+        grpc.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      grpc.shutdownNow();
+      Thread.currentThread().interrupt();
+    }
+    try {
+      http.close();
+    } catch (Exception e) {
+      log.warn("http listener stop failed: {}", e.toString());
+    }
+    issuers.forEach(IssuerRuntime::close);
+    checkExecutor.shutdown();
+    scheduler.shutdownNow();
+    io.shutdownNow();
+    registry.close();
+    log.info("mcp-authz stopped");
+  }
+
+  private static ThreadFactory daemon(String prefix) {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+}

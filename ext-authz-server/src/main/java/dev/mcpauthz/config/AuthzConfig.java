@@ -1,0 +1,183 @@
+package dev.mcpauthz.config;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import java.net.URI;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The whole service configuration, bound from one YAML file plus {@code MCP_AUTHZ_*} environment
+ * overrides by {@link ConfigLoader}. Absent values take the defaults documented in README.md.
+ */
+public record AuthzConfig(
+    Grpc grpc,
+    Http http,
+    Limits limits,
+    Routing routing,
+    @JsonProperty("identity_headers") IdentityHeaders identityHeaders,
+    Logging logging,
+    List<Issuer> issuers,
+    List<Server> servers) {
+
+  public AuthzConfig {
+    grpc = Objects.requireNonNullElseGet(grpc, () -> new Grpc(null, null, null, null));
+    http = Objects.requireNonNullElseGet(http, () -> new Http(null, null, null));
+    limits = Objects.requireNonNullElseGet(limits, () -> new Limits(null, null, null));
+    routing = Objects.requireNonNullElseGet(routing, () -> new Routing(null, null));
+    identityHeaders =
+        Objects.requireNonNullElseGet(
+            identityHeaders, () -> new IdentityHeaders(null, null, null, null, null));
+    logging = Objects.requireNonNullElseGet(logging, () -> new Logging(null));
+    issuers = issuers == null ? List.of() : List.copyOf(issuers);
+    servers = servers == null ? List.of() : List.copyOf(servers);
+  }
+
+  /** The Envoy-facing gRPC listener. */
+  public record Grpc(
+      String bind,
+      Integer port,
+      @JsonProperty("drain_timeout") Duration drainTimeout,
+      @JsonProperty("executor_threads") Integer executorThreads) {
+    public Grpc {
+      bind = Objects.requireNonNullElse(bind, "127.0.0.1");
+      port = Objects.requireNonNullElse(port, 9191);
+      drainTimeout = Objects.requireNonNullElse(drainTimeout, Duration.ofSeconds(20));
+      executorThreads =
+          Objects.requireNonNullElse(executorThreads, Runtime.getRuntime().availableProcessors());
+    }
+  }
+
+  /** The HTTP listener: RFC 9728 metadata, /metrics, health (and later the consent pages). */
+  public record Http(
+      String bind, Integer port, @JsonProperty("public_base_url") URI publicBaseUrl) {
+    public Http {
+      bind = Objects.requireNonNullElse(bind, "127.0.0.1");
+      port = Objects.requireNonNullElse(port, 8080);
+    }
+  }
+
+  /** Hard limits on hostile input. */
+  public record Limits(
+      @JsonProperty("max_token_bytes") Integer maxTokenBytes,
+      @JsonProperty("max_body_bytes") Integer maxBodyBytes,
+      @JsonProperty("max_json_depth") Integer maxJsonDepth) {
+    public Limits {
+      maxTokenBytes = Objects.requireNonNullElse(maxTokenBytes, 16 * 1024);
+      maxBodyBytes = Objects.requireNonNullElse(maxBodyBytes, 1024 * 1024);
+      maxJsonDepth = Objects.requireNonNullElse(maxJsonDepth, 64);
+    }
+  }
+
+  /** How a Check is mapped to a configured MCP server when no explicit match applies. */
+  public record Routing(
+      @JsonProperty("context_extension_key") String contextExtensionKey,
+      UnmatchedAction unmatched) {
+    public Routing {
+      contextExtensionKey = Objects.requireNonNullElse(contextExtensionKey, "mcp_server");
+      unmatched = Objects.requireNonNullElse(unmatched, UnmatchedAction.DENY);
+    }
+  }
+
+  public enum UnmatchedAction {
+    @JsonProperty("deny")
+    DENY,
+    @JsonProperty("allow")
+    ALLOW
+  }
+
+  /** Headers that carry the verified identity upstream; client-sent copies are always replaced. */
+  public record IdentityHeaders(
+      String subject,
+      String issuer,
+      @JsonProperty("client_id") String clientId,
+      String scope,
+      @JsonProperty("decision_id") String decisionId) {
+    public IdentityHeaders {
+      subject = Objects.requireNonNullElse(subject, "x-mcp-authz-subject");
+      issuer = Objects.requireNonNullElse(issuer, "x-mcp-authz-issuer");
+      clientId = Objects.requireNonNullElse(clientId, "x-mcp-authz-client-id");
+      scope = Objects.requireNonNullElse(scope, "x-mcp-authz-scope");
+      decisionId = Objects.requireNonNullElse(decisionId, "x-mcp-authz-decision-id");
+    }
+  }
+
+  /** Which decisions go to the structured decision log. */
+  public record Logging(DecisionLogLevel decisions) {
+    public Logging {
+      decisions = Objects.requireNonNullElse(decisions, DecisionLogLevel.ALL);
+    }
+  }
+
+  public enum DecisionLogLevel {
+    @JsonProperty("all")
+    ALL,
+    @JsonProperty("denied")
+    DENIED,
+    @JsonProperty("none")
+    NONE
+  }
+
+  /** A trusted inbound token issuer (the MCP authorization server). */
+  public record Issuer(
+      String id,
+      String issuer,
+      @JsonProperty("jwks_uri") URI jwksUri,
+      @JsonProperty("jwks_file") Path jwksFile,
+      Boolean discovery,
+      List<String> audiences,
+      List<String> algorithms,
+      @JsonProperty("clock_skew") Duration clockSkew,
+      @JsonProperty("jwks_refresh_interval") Duration jwksRefreshInterval,
+      @JsonProperty("jwks_min_refetch_interval") Duration jwksMinRefetchInterval,
+      @JsonProperty("http_timeout") Duration httpTimeout,
+      Introspection introspection) {
+    public Issuer {
+      discovery = Objects.requireNonNullElse(discovery, false);
+      audiences = audiences == null ? List.of() : List.copyOf(audiences);
+      algorithms = algorithms == null ? List.of("RS256", "PS256", "ES256") : List.copyOf(algorithms);
+      clockSkew = Objects.requireNonNullElse(clockSkew, Duration.ofSeconds(30));
+      jwksRefreshInterval = Objects.requireNonNullElse(jwksRefreshInterval, Duration.ofMinutes(5));
+      jwksMinRefetchInterval =
+          Objects.requireNonNullElse(jwksMinRefetchInterval, Duration.ofSeconds(10));
+      httpTimeout = Objects.requireNonNullElse(httpTimeout, Duration.ofSeconds(5));
+    }
+  }
+
+  /** RFC 7662 token introspection for opaque tokens. */
+  public record Introspection(
+      URI endpoint,
+      @JsonProperty("client_id") String clientId,
+      @JsonProperty("client_secret") String clientSecret,
+      @JsonProperty("client_secret_file") Path clientSecretFile,
+      @JsonProperty("cache_max_ttl") Duration cacheMaxTtl,
+      @JsonProperty("negative_cache_ttl") Duration negativeCacheTtl) {
+    public Introspection {
+      cacheMaxTtl = Objects.requireNonNullElse(cacheMaxTtl, Duration.ofSeconds(60));
+      negativeCacheTtl = Objects.requireNonNullElse(negativeCacheTtl, Duration.ofSeconds(5));
+    }
+  }
+
+  /** A protected MCP server behind the gateway. */
+  public record Server(
+      String id,
+      URI resource,
+      Match match,
+      List<String> issuers,
+      @JsonProperty("scopes_supported") List<String> scopesSupported,
+      @JsonProperty("required_scopes") List<String> requiredScopes,
+      @JsonProperty("resource_metadata_url") URI resourceMetadataUrl,
+      @JsonProperty("resource_name") String resourceName,
+      @JsonProperty("require_complete_body") Boolean requireCompleteBody) {
+    public Server {
+      issuers = issuers == null ? List.of() : List.copyOf(issuers);
+      scopesSupported = scopesSupported == null ? List.of() : List.copyOf(scopesSupported);
+      requiredScopes = requiredScopes == null ? List.of() : List.copyOf(requiredScopes);
+      requireCompleteBody = Objects.requireNonNullElse(requireCompleteBody, true);
+    }
+  }
+
+  /** Authority + path-prefix routing, used when the Envoy route sets no context extension. */
+  public record Match(String authority, @JsonProperty("path_prefix") String pathPrefix) {}
+}

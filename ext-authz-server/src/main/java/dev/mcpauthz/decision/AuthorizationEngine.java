@@ -1,0 +1,134 @@
+package dev.mcpauthz.decision;
+
+import dev.mcpauthz.authn.Principal;
+import dev.mcpauthz.authn.TokenVerifier;
+import dev.mcpauthz.authn.Verification;
+import dev.mcpauthz.config.AuthzConfig;
+import dev.mcpauthz.mcp.JsonRpc;
+import dev.mcpauthz.mcp.McpProblem;
+import dev.mcpauthz.mcp.McpRequest;
+import dev.mcpauthz.mcp.McpRequestParser;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The one decision path: route → refuse query tokens → read the MCP request → authenticate the
+ * bearer token (RFC 6750) → check issuer and audience (RFC 8707, MCP authorization) → check
+ * scopes → check the MCP request is well-formed → allow.
+ *
+ * <p>Authentication is judged before request syntax so an unauthenticated caller learns nothing
+ * about how its body is validated. Completes on the calling thread unless a key fetch or an
+ * introspection call is needed; it never blocks.
+ */
+public final class AuthorizationEngine {
+  /** Seconds a client should wait before retrying when the IdP cannot be reached. */
+  static final int IDP_RETRY_AFTER_SECONDS = 5;
+
+  private final ServerRouter router;
+  private final TokenVerifier verifier;
+  private final McpRequestParser parser;
+  private final int maxTokenBytes;
+  private final boolean allowUnmatched;
+
+  public AuthorizationEngine(AuthzConfig config, ServerRouter router, TokenVerifier verifier) {
+    this.router = router;
+    this.verifier = verifier;
+    this.parser = new McpRequestParser(config.limits().maxJsonDepth(), config.limits().maxBodyBytes());
+    this.maxTokenBytes = config.limits().maxTokenBytes();
+    this.allowUnmatched = config.routing().unmatched() == AuthzConfig.UnmatchedAction.ALLOW;
+  }
+
+  public ServerRouter router() {
+    return router;
+  }
+
+  public CompletableFuture<Decision> decide(CheckContext ctx) {
+    ServerRouter.Routed routed = router.route(ctx);
+    McpServerRoute server = routed.server();
+    McpRequest mcp = parser.parse(ctx);
+    if (server == null) {
+      if (routed.unknownId() == null && allowUnmatched) {
+        return done(Decision.passThrough(mcp));
+      }
+      String why = routed.unknownId() != null
+          ? "the route names MCP server '" + routed.unknownId() + "', which is not configured"
+          : "no MCP server is configured for this route";
+      return done(Decision.deny("unknown_server", 403, null, JsonRpc.gatewayCode(403), "Forbidden: " + why, null, mcp, null));
+    }
+    if (BearerToken.inQuery(ctx.path())) {
+      return done(Decision.deny("token_in_query", 400,
+          BearerChallenge.error("invalid_request", "access tokens are not accepted in the URI query", server, null),
+          JsonRpc.gatewayCode(400), "Bad Request: access tokens must be sent in the Authorization header, never in the URI",
+          server, mcp, null));
+    }
+    BearerToken.Result bearer = BearerToken.from(ctx.header("authorization"));
+    if (bearer instanceof BearerToken.Absent) {
+      return done(Decision.deny("missing_token", 401, BearerChallenge.missing(server), JsonRpc.gatewayCode(401),
+          "Unauthorized: this MCP server requires an OAuth access token", server, mcp, null));
+    }
+    if (bearer instanceof BearerToken.Malformed m) {
+      return done(Decision.deny("malformed_authorization", 400,
+          BearerChallenge.error("invalid_request", m.description(), server, null),
+          JsonRpc.gatewayCode(400), "Bad Request: " + m.description(), server, mcp, null));
+    }
+    String token = ((BearerToken.Present) bearer).token();
+    if (token.length() > maxTokenBytes) {
+      return done(invalidToken("token_too_large", "the access token exceeds " + maxTokenBytes + " bytes", server, mcp));
+    }
+    CompletableFuture<Verification> verification = verifier.verify(token, server.trustedIssuers());
+    if (verification.isDone() && !verification.isCompletedExceptionally()) {
+      return done(afterVerification(verification.join(), server, mcp, ctx));
+    }
+    return verification.handle((v, error) -> error != null
+        ? Decision.unavailable("Service Unavailable: the token could not be verified", IDP_RETRY_AFTER_SECONDS, server, mcp)
+        : afterVerification(v, server, mcp, ctx));
+  }
+
+  private Decision afterVerification(Verification v, McpServerRoute server, McpRequest mcp, CheckContext ctx) {
+    return switch (v) {
+      case Verification.Unavailable u ->
+          Decision.unavailable("Service Unavailable: " + u.description(), IDP_RETRY_AFTER_SECONDS, server, mcp);
+      case Verification.Rejected r -> invalidToken(r.reason(), r.description(), server, mcp);
+      case Verification.Verified ok -> authorize(ok.principal(), server, mcp, ctx);
+    };
+  }
+
+  private Decision authorize(Principal p, McpServerRoute server, McpRequest mcp, CheckContext ctx) {
+    if (!server.trusts(p)) {
+      return invalidToken("untrusted_issuer", "the token issuer is not trusted by this server", server, mcp);
+    }
+    if (!server.isAudienceOf(p)) {
+      return invalidToken("wrong_audience", "the access token was not issued for " + server.resource(), server, mcp);
+    }
+    if (!p.scopes().containsAll(server.requiredScopes())) {
+      List<String> needed = new ArrayList<>(server.config().requiredScopes());
+      String scope = String.join(" ", needed);
+      // MCP authorization, scope challenge: name every scope the call needs in one challenge.
+      return Decision.deny("insufficient_scope", 403,
+          BearerChallenge.error("insufficient_scope", "the access token lacks required scopes", server, scope),
+          JsonRpc.gatewayCode(403), "Forbidden: this call requires scopes: " + scope, server, mcp, p);
+    }
+    McpProblem problem = mcp.problem();
+    if (problem != null) {
+      return Decision.deny(problem.reason(), problem.httpStatus(), null, problem.jsonRpcCode(), problem.message(),
+          server, mcp, p);
+    }
+    if (mcp.bodyIncomplete() && server.config().requireCompleteBody() && "POST".equals(ctx.method())) {
+      // Fail closed: the unseen tail of the body could change what the request does.
+      return Decision.deny("body_incomplete", 413, null, JsonRpc.INVALID_REQUEST,
+          "Payload Too Large: the gateway received only part of the request body; raise the ext_authz "
+              + "with_request_body.max_request_bytes limit or send a smaller request", server, mcp, p);
+    }
+    return Decision.allow(server, mcp, p);
+  }
+
+  private static Decision invalidToken(String reason, String description, McpServerRoute server, McpRequest mcp) {
+    return Decision.deny(reason, 401, BearerChallenge.error("invalid_token", description, server, null),
+        JsonRpc.gatewayCode(401), "Unauthorized: " + description, server, mcp, null);
+  }
+
+  private static CompletableFuture<Decision> done(Decision d) {
+    return CompletableFuture.completedFuture(d);
+  }
+}

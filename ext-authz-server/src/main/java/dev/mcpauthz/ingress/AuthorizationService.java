@@ -1,0 +1,102 @@
+package dev.mcpauthz.ingress;
+
+import com.google.protobuf.Struct;
+import com.google.rpc.Code;
+import com.google.rpc.Status;
+import dev.mcpauthz.config.AuthzConfig;
+import dev.mcpauthz.decision.AuthorizationEngine;
+import dev.mcpauthz.decision.Decision;
+import dev.mcpauthz.proto.v1.DecisionRecord;
+import dev.mcpauthz.telemetry.CheckMetrics;
+import dev.mcpauthz.telemetry.DecisionLog;
+import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
+import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
+import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
+import io.envoyproxy.envoy.service.auth.v3.DeniedHttpResponse;
+import io.envoyproxy.envoy.type.v3.HttpStatus;
+import io.grpc.stub.StreamObserver;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code envoy.service.auth.v3.Authorization/Check}. Never blocks the calling thread: the engine
+ * answers synchronously from memory or completes later from the I/O executor. Any internal error
+ * is answered with a deny (fail closed), never with a gRPC error that Envoy's
+ * {@code failure_mode_allow} could turn into an allow.
+ */
+public final class AuthorizationService extends AuthorizationGrpc.AuthorizationImplBase {
+  private static final Logger log = LoggerFactory.getLogger(AuthorizationService.class);
+
+  private final AuthorizationEngine engine;
+  private final CheckResponses responses;
+  private final CheckMetrics metrics;
+  private final DecisionLog decisionLog;
+  private final String decisionIdHeader;
+
+  public AuthorizationService(AuthorizationEngine engine, AuthzConfig config, CheckMetrics metrics, DecisionLog decisionLog) {
+    this.engine = engine;
+    this.responses = new CheckResponses(config.identityHeaders());
+    this.metrics = metrics;
+    this.decisionLog = decisionLog;
+    this.decisionIdHeader = config.identityHeaders().decisionId();
+  }
+
+  @Override
+  public void check(CheckRequest request, StreamObserver<CheckResponse> observer) {
+    long start = System.nanoTime();
+    String decisionId = DecisionIds.next();
+    try {
+      engine.decide(new EnvoyCheckContext(request))
+          .whenComplete((decision, error) -> respond(decision, error, decisionId, start, observer));
+    } catch (RuntimeException e) {
+      respond(null, e, decisionId, start, observer);
+    }
+  }
+
+  private void respond(Decision decision, Throwable error, String decisionId, long start, StreamObserver<CheckResponse> observer) {
+    CheckResponse response;
+    DecisionRecord record;
+    if (error == null) {
+      record = DecisionRecords.of(decision, decisionId);
+      Struct metadata = DecisionRecords.toStruct(record);
+      try {
+        response = responses.render(decision, decisionId, metadata);
+      } catch (RuntimeException e) {
+        error = e;
+        response = null;
+      }
+    } else {
+      record = null;
+      response = null;
+    }
+    if (error != null) {
+      log.error("check failed decision_id={} error={}", decisionId, error.toString(), error);
+      record = DecisionRecord.newBuilder().setDecisionId(decisionId).setOutcome("deny").setReason("internal_error")
+          .setHttpStatus(500).build();
+      response = internalError(decisionId, DecisionRecords.toStruct(record));
+    }
+    long nanos = System.nanoTime() - start;
+    metrics.record(record.getOutcome(), record.getReason(), record.getServer(), nanos);
+    decisionLog.write(record, nanos);
+    try {
+      observer.onNext(response);
+      observer.onCompleted();
+    } catch (RuntimeException e) {
+      // The call was cancelled by Envoy (timeout): nothing left to answer.
+      log.debug("check response not delivered decision_id={} error={}", decisionId, e.toString());
+    }
+  }
+
+  private CheckResponse internalError(String decisionId, Struct metadata) {
+    String body = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32603,\"message\":\"Internal error in the authorization gateway\",\"data\":{\"decision_id\":\"" + decisionId + "\"}}}";
+    return CheckResponse.newBuilder()
+        .setStatus(Status.newBuilder().setCode(Code.PERMISSION_DENIED_VALUE))
+        .setDeniedResponse(DeniedHttpResponse.newBuilder()
+            .setStatus(HttpStatus.newBuilder().setCodeValue(500))
+            .addHeaders(CheckResponses.overwrite("content-type", "application/json"))
+            .addHeaders(CheckResponses.overwrite(decisionIdHeader, decisionId))
+            .setBody(body))
+        .setDynamicMetadata(metadata)
+        .build();
+  }
+}
