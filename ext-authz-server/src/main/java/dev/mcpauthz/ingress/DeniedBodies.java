@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.google.protobuf.ByteString;
 import dev.mcpauthz.mcp.McpMessage;
 import dev.mcpauthz.mcp.McpRequest;
+import dev.mcpauthz.mcp.ProtocolVersion;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 
@@ -25,7 +26,10 @@ final class DeniedBodies {
     ByteString.Output out = ByteString.newOutput(256);
     try (JsonGenerator g = JSON.createGenerator(out)) {
       g.setCodec(MAPPER);
-      boolean batchWithIds = request != null && request.batch() && request.messages().stream().anyMatch(m -> m.id() != null);
+      // Only a version that has batches gets a batch answer; elsewhere an array is just an invalid request.
+      boolean batchWithIds = request != null && request.batch()
+          && ProtocolVersion.BATCHES.equals(request.protocolVersion())
+          && request.messages().stream().anyMatch(m -> m.id() != null);
       if (batchWithIds) {
         g.writeStartArray();
         for (McpMessage m : request.messages()) {

@@ -23,7 +23,7 @@ public final class CheckMetrics {
     this.checkTimer = Timer.builder("mcp.authz.check.duration")
         .description("Time from Check received to response sent")
         .publishPercentileHistogram()
-        .minimumExpectedValue(java.time.Duration.ofMicros(20))
+        .minimumExpectedValue(java.time.Duration.ofNanos(20_000))
         .maximumExpectedValue(java.time.Duration.ofSeconds(2))
         .register(registry);
   }
