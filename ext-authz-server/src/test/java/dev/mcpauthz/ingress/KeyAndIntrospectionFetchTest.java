@@ -57,9 +57,9 @@ class KeyAndIntrospectionFetchTest {
     try (TestIssuer issuer = TestIssuer.start(); AuthzHarness authz = AuthzHarness.start(withMinRefetch(issuer, "1h"))) {
       assertThat(allowed(authz.check(Checks.post("/mcp").bearer(issuer.mint(AUD)).toolsCall(0, "search", "{}")))).isTrue();
       int before = issuer.jwksRequests();
+      RSAKey rogue = issuer.unpublishedKey("rogue");
       for (int i = 0; i < 30; i++) {
-        RSAKey rogue = issuer.unpublishedKey("rogue-" + i);
-        String token = TestIssuer.sign(rogue, new JWSHeader.Builder(JWSAlgorithm.RS256).keyID(rogue.getKeyID()).build(),
+        String token = TestIssuer.sign(rogue, new JWSHeader.Builder(JWSAlgorithm.RS256).keyID("rogue-" + i).build(),
             HostileInputCheckTest.claims(issuer, AUD).build());
         CheckResponse r = authz.check(Checks.post("/mcp").bearer(token).toolsCall(1, "search", "{}"));
         assertThat(metadata(r, "reason")).isEqualTo("unknown_key");
