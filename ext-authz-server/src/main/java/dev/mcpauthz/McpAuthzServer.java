@@ -145,7 +145,7 @@ public final class McpAuthzServer implements AutoCloseable {
     }
     try {
       http.close();
-    } catch (Exception e) {
+    } catch (RuntimeException e) {
       log.warn("http listener stop failed: {}", e.toString());
     }
     issuers.forEach(IssuerRuntime::close);

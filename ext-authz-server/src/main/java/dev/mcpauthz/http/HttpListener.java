@@ -42,7 +42,11 @@ public final class HttpListener implements AutoCloseable {
   }
 
   @Override
-  public void close() throws Exception {
-    server.stop();
+  public void close() {
+    try {
+      server.stop();
+    } catch (Exception e) {
+      throw new IllegalStateException("http listener did not stop cleanly", e);
+    }
   }
 }
