@@ -1,0 +1,129 @@
+package dev.mcpauthz.bench;
+
+import dev.mcpauthz.McpAuthzServer;
+import dev.mcpauthz.config.AuthzConfig;
+import dev.mcpauthz.config.ConfigLoader;
+import dev.mcpauthz.testing.AuthzHarness;
+import dev.mcpauthz.testing.Checks;
+import dev.mcpauthz.testing.TestIssuer;
+import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.Map;
+
+/**
+ * What the benchmarks share: a real mcp-authz wired to a real in-process issuer (the same wiring
+ * as the tests' {@link AuthzHarness}), a long-lived signed JWT for it, and Envoy-shaped
+ * {@code tools/call} CheckRequests whose JSON-RPC body is padded to an exact size.
+ */
+final class BenchFixtures implements AutoCloseable {
+  static final int DEFAULT_BODY_BYTES = 4096;
+  static final String TOOL = "search";
+
+  final TestIssuer issuer;
+  final AuthzConfig config;
+  final McpAuthzServer server;
+  final String token;
+
+  private BenchFixtures(TestIssuer issuer, AuthzConfig config, McpAuthzServer server, String token) {
+    this.issuer = issuer;
+    this.config = config;
+    this.server = server;
+    this.token = token;
+  }
+
+  /** Starts a TestIssuer and a real McpAuthzServer (gRPC and HTTP on ephemeral 127.0.0.1 ports). */
+  static BenchFixtures start() {
+    TestIssuer issuer = TestIssuer.start();
+    try {
+      AuthzConfig config = ConfigLoader.parse(AuthzHarness.defaultYaml(issuer), "bench.yaml", Map.of(), null);
+      McpAuthzServer server = McpAuthzServer.start(config);
+      // Valid for an hour: the verified-token cache keeps it (at most 5 min, then one local re-verify).
+      String token = issuer.mint(AuthzHarness.RESOURCE,
+          c -> c.expirationTime(Date.from(Instant.now().plus(Duration.ofHours(1)))));
+      return new BenchFixtures(issuer, config, server, token);
+    } catch (IOException e) {
+      issuer.close();
+      throw new UncheckedIOException(e);
+    } catch (RuntimeException e) {
+      issuer.close();
+      throw e;
+    }
+  }
+
+  /** An allowed tools/call: valid bearer token, JSON-RPC body of exactly {@code bodyBytes} bytes. */
+  CheckRequest allowRequest(int bodyBytes, BodyField field) {
+    return toolsCall(bodyBytes, token, field);
+  }
+
+  /** The same tools/call without an Authorization header: denied 401 missing_token. */
+  CheckRequest missingTokenRequest(int bodyBytes, BodyField field) {
+    return toolsCall(bodyBytes, null, field);
+  }
+
+  /**
+   * Where Envoy puts the body: {@code body} (UTF-8 string, the default) or {@code raw_body}
+   * (bytes, with {@code with_request_body.pack_as_bytes: true}).
+   */
+  enum BodyField {
+    BODY, RAW_BODY;
+
+    static BodyField of(String s) {
+      return switch (s.trim().toLowerCase(java.util.Locale.ROOT)) {
+        case "body" -> BODY;
+        case "raw_body", "raw-body" -> RAW_BODY;
+        default -> throw new IllegalArgumentException("body field must be body or raw_body, got " + s);
+      };
+    }
+  }
+
+  /**
+   * A 2026-07-28 {@code tools/call} as Envoy's ext_authz filter sends it (with_request_body), the
+   * tool arguments padded so that {@code attributes.request.http.body} is exactly {@code bodyBytes}
+   * bytes (ASCII, so bytes == chars).
+   */
+  static CheckRequest toolsCall(int bodyBytes, String bearer, BodyField field) {
+    String fixed = "{\"query\":\"repo:mcp-authz is:open label:performance\",\"limit\":50,\"padding\":\"";
+    int base = bodyLength(build(fixed + "\"}", bearer, field));
+    int pad = bodyBytes - base;
+    if (pad < 0) {
+      throw new IllegalArgumentException("body size must be at least " + base + " bytes, got " + bodyBytes);
+    }
+    CheckRequest request = build(fixed + "x".repeat(pad) + "\"}", bearer, field);
+    if (bodyLength(request) != bodyBytes) {
+      throw new IllegalStateException("padded body is " + bodyLength(request) + " bytes, wanted " + bodyBytes);
+    }
+    return request;
+  }
+
+  private static CheckRequest build(String argumentsJson, String bearer, BodyField field) {
+    Checks c = Checks.post("/mcp").header("x-request-id", "6f1c9a52-3e0b-4d7e-9a51-1b2c3d4e5f60")
+        .header("user-agent", "mcp-client/1.0").toolsCall(42, TOOL, argumentsJson);
+    if (bearer != null) {
+      c.bearer(bearer);
+    }
+    if (field == BodyField.RAW_BODY) {
+      String json = c.build().getAttributes().getRequest().getHttp().getBody();
+      c.body(null).rawBody(json.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+    return c.build();
+  }
+
+  /** Body bytes in the request, whichever field carries them. */
+  static int bodyLength(CheckRequest r) {
+    var http = r.getAttributes().getRequest().getHttp();
+    return http.getRawBody().isEmpty() ? http.getBody().length() : http.getRawBody().size();
+  }
+
+  @Override
+  public void close() {
+    try {
+      server.close();
+    } finally {
+      issuer.close();
+    }
+  }
+}
