@@ -1,9 +1,13 @@
 package dev.mcpauthz.bench;
 
+import dev.mcpauthz.ingress.AuthorizationService;
+import dev.mcpauthz.telemetry.CheckMetrics;
+import dev.mcpauthz.telemetry.DecisionLog;
 import dev.mcpauthz.testing.Responses;
 import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
+import io.grpc.BindableService;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
@@ -56,6 +60,12 @@ public final class LoadGenerator {
   static final double TARGET_RATIO = 0.7;
   static final int MAX_ERRORS = 1_000;
   static final Duration RATE_WARMUP = Duration.ofSeconds(3);
+  /**
+   * noop and mcp-authz are the comparison the targets are about. The -direct variants are what-ifs
+   * that run the Check on the Netty event loop instead of the fixed pool (McpAuthzServer does not):
+   * mcp-authz-direct serves the same engine through the same AuthorizationService class.
+   */
+  static final List<String> TARGETS = List.of("noop", "mcp-authz", "noop-direct", "mcp-authz-direct");
 
   record Options(Duration warmup, Duration duration, int concurrency, int channels, int bodyBytes,
       long maxCalls, Duration deadline, List<Double> rates, int rounds, List<String> targets,
@@ -74,6 +84,8 @@ public final class LoadGenerator {
           rounds       repeat the whole sequence (targets alternate), figures are merged
           max-calls    per phase, warm-up included: the phase also ends when reached
           deadline     gRPC deadline of each call (Envoy's ext_authz timeout)
+          targets      comma-separated, run in this order: noop, mcp-authz, and the what-ifs noop-direct,
+                       mcp-authz-direct (Check served on the Netty event loop instead of a thread pool)
           body-field   body (Envoy's default) or raw_body (with_request_body.pack_as_bytes: true)""";
 
     static Options parse(String[] args) {
@@ -131,8 +143,8 @@ public final class LoadGenerator {
         usage("concurrency, channels, max-calls, rounds, duration and deadline must be positive");
       }
       for (String t : o.targets) {
-        if (!t.equals("noop") && !t.equals("mcp-authz")) {
-          usage("unknown target " + t + " (noop, mcp-authz)");
+        if (!TARGETS.contains(t)) {
+          usage("unknown target " + t + " " + TARGETS);
         }
       }
       return o;
@@ -278,7 +290,7 @@ public final class LoadGenerator {
       System.out.printf(Locale.ROOT,
           "settings: saturation %d in flight over %d channels, warm-up %s, measure %s; fixed rate %s/s "
               + "(at most %d in flight), warm-up %s, measure %s; %d round(s); deadline %s; "
-              + "server executors: fixed pool of %d threads%n",
+              + "server executors: fixed pool of %d threads (-direct targets: Netty event loop)%n",
           o.concurrency, o.channels, human(o.warmup), human(o.duration),
           o.rates.isEmpty() ? "off" : rateList(o.rates), o.concurrency,
           human(RATE_WARMUP), human(o.duration), o.rounds, human(o.deadline), cores);
@@ -288,12 +300,16 @@ public final class LoadGenerator {
       int maxInbound = f.config.limits().maxBodyBytes() + 256 * 1024;
       for (int round = 1; round <= o.rounds; round++) {
         for (String target : o.targets) {
-          if (target.equals("noop")) {
-            try (NoopAuthzServer noop = NoopAuthzServer.start(cores, maxInbound)) {
-              runTarget(target, noop.port(), allow, o, round, saturation.get(target), fixedRate);
-            }
-          } else {
+          if (target.equals("mcp-authz")) {
             runTarget(target, f.server.grpcPort(), allow, o, round, saturation.get(target), fixedRate);
+          } else {
+            BindableService service = target.startsWith("noop") ? LoopbackServer.noop()
+                : new AuthorizationService(f.server.engine(), f.config, new CheckMetrics(f.server.registry()),
+                    new DecisionLog(f.config.logging().decisions()));
+            int threads = target.endsWith("-direct") ? 0 : cores;
+            try (LoopbackServer server = LoopbackServer.start(service, threads, maxInbound)) {
+              runTarget(target, server.port(), allow, o, round, saturation.get(target), fixedRate);
+            }
           }
           System.gc();
         }
@@ -341,16 +357,16 @@ public final class LoadGenerator {
         System.out.flush();
         calls0 = fixedRate.calls;
         secs0 = fixedRate.seconds;
-        Histogram before = fixedRate.latencyNanos.copy();
+        Histogram rateBefore = fixedRate.latencyNanos.copy();
         Histogram sendBefore = fixedRate.fromSendNanos.copy();
         openLoop(stubs, request, o, rate, fixedRate);
-        Histogram phase = fixedRate.latencyNanos.copy();
-        phase.subtract(before);
+        Histogram ratePhase = fixedRate.latencyNanos.copy();
+        ratePhase.subtract(rateBefore);
         Histogram sendPhase = fixedRate.fromSendNanos.copy();
         sendPhase.subtract(sendBefore);
         System.out.printf(Locale.ROOT, "%,.0f checks/s, p50 %,.0f us, p99 %,.0f us (from send %,.0f us)%n",
-            (fixedRate.calls - calls0) / (fixedRate.seconds - secs0), phase.getValueAtPercentile(50) / 1000.0,
-            phase.getValueAtPercentile(99) / 1000.0, sendPhase.getValueAtPercentile(99) / 1000.0);
+            (fixedRate.calls - calls0) / (fixedRate.seconds - secs0), ratePhase.getValueAtPercentile(50) / 1000.0,
+            ratePhase.getValueAtPercentile(99) / 1000.0, sendPhase.getValueAtPercentile(99) / 1000.0);
       }
     } finally {
       for (ManagedChannel ch : channels) {
@@ -606,6 +622,9 @@ public final class LoadGenerator {
       for (var e : fixedRates.entrySet()) {
         Result a = e.getValue().get("mcp-authz");
         Result n = e.getValue().get("noop");
+        if (a == null || n == null) {
+          continue;
+        }
         System.out.printf(Locale.ROOT, "| %,.0f/s p50 difference | %+,.0f µs |%n", e.getKey(), a.micros(50) - n.micros(50));
         System.out.printf(Locale.ROOT, "| %,.0f/s p99 difference | %+,.0f µs |%n", e.getKey(), a.micros(99) - n.micros(99));
         System.out.printf(Locale.ROOT, "| %,.0f/s CPU per check difference | %+.1f µs |%n", e.getKey(),

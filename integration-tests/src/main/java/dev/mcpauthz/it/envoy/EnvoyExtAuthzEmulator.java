@@ -46,12 +46,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
@@ -94,9 +94,6 @@ public final class EnvoyExtAuthzEmulator implements AutoCloseable {
   static final String UPSTREAM_CONNECT_ERROR_BODY =
       "upstream connect error or disconnect/reset before headers. reset reason: connection failure";
 
-  /** Envoy's default {@code stream_idle_timeout}. */
-  private static final Duration STREAM_IDLE_TIMEOUT = Duration.ofMinutes(5);
-
   /** Headers {@code ConnectionManagerUtility::cleanInternalHeaders} strips from non-internal requests. */
   private static final List<String> INTERNAL_HEADERS = List.of(
       "x-envoy-retriable-status-codes", "x-envoy-retriable-header-names", "x-envoy-retry-on",
@@ -113,18 +110,25 @@ public final class EnvoyExtAuthzEmulator implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(EnvoyExtAuthzEmulator.class);
 
   private final ExtAuthzFilterConfig cfg;
-  private final URI upstream;
+  private final List<EmulatedRoute> routes;
+  private final long idleTimeoutMs;
+  private final String baseHost;
   private final Server server;
-  private final ServerConnector connector;
   private final HttpClient client;
   private final ManagedChannel channel;
   private final Deque<CheckRecord> history = new ArrayDeque<>();
-  private final SplittableRandom random = new SplittableRandom();
   private final AtomicLong streams = new AtomicLong();
 
-  private EnvoyExtAuthzEmulator(ExtAuthzFilterConfig cfg, URI upstream, InetSocketAddress listen) throws Exception {
+  private EnvoyExtAuthzEmulator(ExtAuthzFilterConfig cfg, List<EmulatedRoute> routes, InetSocketAddress listen)
+      throws Exception {
+    if (routes.isEmpty()) {
+      throw new IllegalArgumentException("at least one route is needed");
+    }
     this.cfg = cfg;
-    this.upstream = upstream;
+    this.routes = List.copyOf(routes);
+    // stream_idle_timeout: 0s disables it; a day is "never" for a test proxy.
+    this.idleTimeoutMs = cfg.streamIdleTimeout().isZero()
+        ? Duration.ofDays(1).toMillis() : cfg.streamIdleTimeout().toMillis();
     if (!cfg.allowedUpstreamHeadersPrefixes().isEmpty()) {
       LOG.warn("allowedUpstreamHeadersPrefixes {} ignored: Envoy applies allowed_upstream_headers only to "
           + "http_service, never to grpc_service", cfg.allowedUpstreamHeadersPrefixes());
@@ -134,36 +138,48 @@ public final class EnvoyExtAuthzEmulator implements AutoCloseable {
     if (cfg.grpcAuthority() != null) {
       cb.overrideAuthority(cfg.grpcAuthority());
     }
-    this.channel = cb.build();
-    warmUp(channel);
+    String host = listen.getHostString();
+    String reachable = listen.getAddress() != null && listen.getAddress().isAnyLocalAddress() ? "127.0.0.1" : host;
+    this.baseHost = reachable.contains(":") ? "[" + reachable + "]" : reachable;
 
+    this.channel = cb.build();
     this.client = new HttpClient();
+    QueuedThreadPool pool = new QueuedThreadPool();
+    pool.setName("envoy-emulator");
+    pool.setDaemon(true);
+    this.server = new Server(pool);
+    try {
+      warmUp(channel);
+      configureAndStart(listen);
+    } catch (Exception | Error e) {
+      close();
+      throw e;
+    }
+  }
+
+  private void configureAndStart(InetSocketAddress listen) throws Exception {
     client.setName("envoy-emulator-upstream");
     client.setUserAgentField(null);
     client.setFollowRedirects(false);
     client.setHttpCookieStore(new HttpCookieStore.Empty());
     client.setDefaultRequestContentType(null);
-    client.setIdleTimeout(STREAM_IDLE_TIMEOUT.toMillis());
+    client.setIdleTimeout(idleTimeoutMs);
     client.setConnectTimeout(5_000);
     client.start();
     // After start(): no transparent decompression, no 401/100/redirect handling; Envoy passes all through.
     client.getContentDecoderFactories().clear();
     client.getProtocolHandlers().clear();
 
-    QueuedThreadPool pool = new QueuedThreadPool();
-    pool.setName("envoy-emulator");
-    pool.setDaemon(true);
-    this.server = new Server(pool);
     HttpConfiguration http = new HttpConfiguration();
     http.setSendServerVersion(false);
     http.setSendDateHeader(false);
     http.setSendXPoweredBy(false);
     http.setUriCompliance(UriCompliance.UNSAFE); // Envoy forwards %2F, .. etc. unchanged by default
-    http.setIdleTimeout(STREAM_IDLE_TIMEOUT.toMillis());
-    this.connector = new ServerConnector(server, new HttpConnectionFactory(http));
+    http.setIdleTimeout(idleTimeoutMs);
+    ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(http));
     connector.setHost(listen.getHostString());
     connector.setPort(listen.getPort());
-    connector.setIdleTimeout(STREAM_IDLE_TIMEOUT.toMillis());
+    connector.setIdleTimeout(idleTimeoutMs);
     server.addConnector(connector);
     server.setHandler(new Handler.Abstract() {
       @Override
@@ -214,15 +230,27 @@ public final class EnvoyExtAuthzEmulator implements AutoCloseable {
     }
   }
 
-  /** Starts the emulator on 127.0.0.1 and an ephemeral port in front of {@code upstream}. */
+  /**
+   * Starts the emulator on 127.0.0.1 and an ephemeral port with a single catch-all route ({@code prefix: "/"})
+   * to {@code upstream} whose {@code check_settings.context_extensions} are {@link ExtAuthzFilterConfig#contextExtensions()}.
+   */
   public static EnvoyExtAuthzEmulator start(ExtAuthzFilterConfig cfg, URI upstream) {
     return start(cfg, upstream, new InetSocketAddress("127.0.0.1", 0));
   }
 
-  /** Starts the emulator on the given listen address in front of {@code upstream}. */
+  /** Like {@link #start(ExtAuthzFilterConfig, URI)} on the given listen address. */
   public static EnvoyExtAuthzEmulator start(ExtAuthzFilterConfig cfg, URI upstream, InetSocketAddress listen) {
+    return start(cfg, List.of(new EmulatedRoute("/", upstream, false, cfg.contextExtensions())), listen);
+  }
+
+  /**
+   * Starts the emulator with a route table (first matching prefix wins). Each route carries its own
+   * context extensions; {@link ExtAuthzFilterConfig#contextExtensions()} is not used.
+   */
+  public static EnvoyExtAuthzEmulator start(ExtAuthzFilterConfig cfg, List<EmulatedRoute> routes,
+      InetSocketAddress listen) {
     try {
-      return new EnvoyExtAuthzEmulator(cfg, upstream, listen);
+      return new EnvoyExtAuthzEmulator(cfg, routes, listen);
     } catch (RuntimeException e) {
       throw e;
     } catch (Exception e) {
@@ -230,20 +258,26 @@ public final class EnvoyExtAuthzEmulator implements AutoCloseable {
     }
   }
 
+  /** {@code http://<listen address>:<port>} ({@code 127.0.0.1} when listening on the wildcard address). */
   public URI baseUri() {
-    return URI.create("http://127.0.0.1:" + port());
+    return URI.create("http://" + baseHost + ":" + port());
   }
 
   public int port() {
-    return connector.getLocalPort();
+    return ((ServerConnector) server.getConnectors()[0]).getLocalPort();
   }
 
   public ExtAuthzFilterConfig config() {
     return cfg;
   }
 
+  /** The upstream of the first route (the only one when started with a single upstream). */
   public URI upstream() {
-    return upstream;
+    return routes.get(0).upstream();
+  }
+
+  public List<EmulatedRoute> routes() {
+    return routes;
   }
 
   /** The last {@link ExtAuthzFilterConfig#historySize()} ext_authz exchanges, oldest first. */
@@ -314,7 +348,7 @@ public final class EnvoyExtAuthzEmulator implements AutoCloseable {
     private final Response resp;
     private final Callback callback;
     private final Instant startTime = Instant.now();
-    private final long streamId = random.nextLong();
+    private final long streamId = ThreadLocalRandom.current().nextLong(); // Envoy: random uint64 stream id
 
     // What ext_authz leaves for encodeHeaders (response_headers_to_add), per Envoy's four lists.
     private final List<String[]> responseHeadersToAdd = new ArrayList<>();
@@ -330,11 +364,22 @@ public final class EnvoyExtAuthzEmulator implements AutoCloseable {
 
     void run() throws Exception {
       EnvoyHeaderMap headers = downstreamRequestHeaders();
+      String pathQuery = headers.getFirst(":path");
+      EmulatedRoute route = routes.stream().filter(r -> r.matches(pathQuery)).findFirst().orElse(null);
+      if (route == null) {
+        sendLocalReply(404, "", null); // router: route_not_found (ext_authz skips requests without a route)
+        return;
+      }
       boolean chunked = req.getHeaders().getValuesList("transfer-encoding").stream()
           .anyMatch(v -> v.toLowerCase(Locale.ROOT).contains("chunked"));
       long contentLength = req.getHeaders().getLongField("content-length");
       // HTTP/1 codec: no body (or content-length: 0) means decodeHeaders(end_stream=true).
       boolean hasBody = chunked || contentLength > 0;
+
+      if (route.extAuthzDisabled()) {
+        forward(route, headers, hasBody, null, false); // ExtAuthzPerRoute disabled: no check at all
+        return;
+      }
 
       // ext_authz decodeHeaders/decodeData: buffer the body if configured.
       ByteArrayOutputStream buffered = null;
@@ -369,7 +414,7 @@ public final class EnvoyExtAuthzEmulator implements AutoCloseable {
       }
       byte[] body = buffered == null ? null : buffered.toByteArray();
 
-      CheckRequest checkRequest = buildCheckRequest(headers, body);
+      CheckRequest checkRequest = buildCheckRequest(headers, body, route.contextExtensions());
       long t0 = System.nanoTime();
       CheckResponse checkResponse = null;
       Status callError = null;
@@ -417,7 +462,7 @@ public final class EnvoyExtAuthzEmulator implements AutoCloseable {
         }
       }
 
-      forward(headers, hasBody, body, bodyComplete);
+      forward(route, headers, hasBody, body, bodyComplete);
     }
 
     // ---------------------------------------------------------------- downstream request headers
@@ -495,7 +540,7 @@ public final class EnvoyExtAuthzEmulator implements AutoCloseable {
 
     // ---------------------------------------------------------------- CheckRequest
 
-    private CheckRequest buildCheckRequest(EnvoyHeaderMap headers, byte[] body) {
+    private CheckRequest buildCheckRequest(EnvoyHeaderMap headers, byte[] body, Map<String, String> contextExtensions) {
       AttributeContext.HttpRequest.Builder http = AttributeContext.HttpRequest.newBuilder()
           .setId(Long.toUnsignedString(streamId))
           .setMethod(sanitized(headers.getFirst(":method")))
@@ -567,7 +612,7 @@ public final class EnvoyExtAuthzEmulator implements AutoCloseable {
                       .setSeconds(Math.floorDiv(nanos, 1_000_000_000L))
                       .setNanos((int) Math.floorMod(nanos, 1_000_000_000L)))
                   .setHttp(http))
-              .putAllContextExtensions(cfg.contextExtensions())
+              .putAllContextExtensions(contextExtensions)
               .setMetadataContext(Metadata.getDefaultInstance())
               .setRouteMetadataContext(Metadata.getDefaultInstance()))
           .build();
@@ -830,14 +875,15 @@ public final class EnvoyExtAuthzEmulator implements AutoCloseable {
 
     // ---------------------------------------------------------------- router
 
-    private void forward(EnvoyHeaderMap headers, boolean hasBody, byte[] prefix, boolean bodyComplete)
-        throws Exception {
+    private void forward(EmulatedRoute route, EnvoyHeaderMap headers, boolean hasBody, byte[] prefix,
+        boolean bodyComplete) throws Exception {
+      URI upstream = route.upstream();
       String path = headers.getFirst(":path");
-      org.eclipse.jetty.client.Request up = client.newRequest(upstream.getHost(), upstreamPort())
+      org.eclipse.jetty.client.Request up = client.newRequest(upstream.getHost(), upstreamPort(upstream))
           .scheme(upstream.getScheme())
           .method(headers.getFirst(":method"))
           .path(path)
-          .idleTimeout(STREAM_IDLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+          .idleTimeout(idleTimeoutMs, TimeUnit.MILLISECONDS);
       long length = -1;
       String cl = headers.getFirst("content-length");
       if (cl != null) {
@@ -869,7 +915,7 @@ public final class EnvoyExtAuthzEmulator implements AutoCloseable {
       up.send(listener);
       org.eclipse.jetty.client.Response upstreamResponse;
       try {
-        upstreamResponse = listener.get(STREAM_IDLE_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        upstreamResponse = listener.get(idleTimeoutMs, TimeUnit.MILLISECONDS);
       } catch (Exception e) {
         LOG.debug("upstream request failed before headers", e);
         up.abort(e);
@@ -930,7 +976,7 @@ public final class EnvoyExtAuthzEmulator implements AutoCloseable {
       resp.write(true, BufferUtil.EMPTY_BUFFER, callback);
     }
 
-    private int upstreamPort() {
+    private static int upstreamPort(URI upstream) {
       if (upstream.getPort() > 0) {
         return upstream.getPort();
       }
@@ -998,13 +1044,17 @@ public final class EnvoyExtAuthzEmulator implements AutoCloseable {
 
   /**
    * Standalone use: {@code --upstream http://127.0.0.1:8080 --ext-authz 127.0.0.1:9191 [--listen-port 10000]
-   * [--listen-address 127.0.0.1] [--context-extension k=v]... [--with-body] [--max-body N] [--allow-partial]
-   * [--pack-as-bytes] [--timeout-ms N] [--failure-mode-allow] [--failure-mode-allow-header-add]
-   * [--status-on-error N] [--encode-raw-headers] [--append-action]}.
+   * [--listen-address 127.0.0.1] [--route PREFIX=URL]... [--public-route PREFIX=URL]...
+   * [--context-extension k=v]... [--with-body] [--max-body N] [--allow-partial] [--pack-as-bytes]
+   * [--timeout-ms N] [--failure-mode-allow] [--failure-mode-allow-header-add] [--status-on-error N]
+   * [--encode-raw-headers] [--append-action] [--stream-idle-timeout-ms N]}. Routes are matched in the
+   * order given; {@code --upstream} adds a final catch-all route; {@code --public-route} has ext_authz
+   * disabled; context extensions apply to every other route.
    */
   public static void main(String[] args) throws Exception {
     ExtAuthzFilterConfig.Builder b = ExtAuthzFilterConfig.builder();
     URI upstreamUri = null;
+    List<String[]> routeArgs = new ArrayList<>();
     int port = 10000;
     String address = "127.0.0.1";
     for (int i = 0; i < args.length; i++) {
@@ -1013,6 +1063,15 @@ public final class EnvoyExtAuthzEmulator implements AutoCloseable {
         case "--listen-port" -> port = Integer.parseInt(args[++i]);
         case "--listen-address" -> address = args[++i];
         case "--upstream" -> upstreamUri = URI.create(args[++i]);
+        case "--route", "--public-route" -> {
+          String kv = args[++i];
+          int eq = kv.indexOf('=');
+          if (eq <= 0) {
+            throw usage(a + " expects PREFIX=URL, got " + kv);
+          }
+          routeArgs.add(new String[] {a, kv.substring(0, eq), kv.substring(eq + 1)});
+        }
+        case "--stream-idle-timeout-ms" -> b.streamIdleTimeout(Duration.ofMillis(Long.parseLong(args[++i])));
         case "--ext-authz" -> b.grpcTarget(args[++i]);
         case "--context-extension" -> {
           String kv = args[++i];
@@ -1039,8 +1098,8 @@ public final class EnvoyExtAuthzEmulator implements AutoCloseable {
         default -> throw usage("unknown argument " + a);
       }
     }
-    if (upstreamUri == null) {
-      throw usage("--upstream is required");
+    if (upstreamUri == null && routeArgs.isEmpty()) {
+      throw usage("--upstream or --route is required");
     }
     ExtAuthzFilterConfig cfg;
     try {
@@ -1048,14 +1107,23 @@ public final class EnvoyExtAuthzEmulator implements AutoCloseable {
     } catch (NullPointerException e) {
       throw usage("--ext-authz is required");
     }
-    EnvoyExtAuthzEmulator emulator = start(cfg, upstreamUri, new InetSocketAddress(address, port));
+    List<EmulatedRoute> routeTable = new ArrayList<>();
+    for (String[] r : routeArgs) {
+      EmulatedRoute route = new EmulatedRoute(r[1], URI.create(r[2]), false, cfg.contextExtensions());
+      routeTable.add(r[0].equals("--public-route") ? route.withExtAuthzDisabled() : route);
+    }
+    if (upstreamUri != null) {
+      routeTable.add(new EmulatedRoute("/", upstreamUri, false, cfg.contextExtensions()));
+    }
+    EnvoyExtAuthzEmulator emulator = start(cfg, routeTable, new InetSocketAddress(address, port));
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
       emulator.close();
       stopped.countDown();
     }, "envoy-emulator-shutdown"));
     System.out.println("Envoy ext_authz emulator listening on http://" + address + ":" + emulator.port()
-        + " -> " + upstreamUri + " (ext_authz gRPC " + cfg.grpcTarget() + ")");
+        + " routes " + routeTable.stream().map(r -> r.prefix() + (r.extAuthzDisabled() ? " (public)" : "")
+            + " -> " + r.upstream()).toList() + ", ext_authz gRPC " + cfg.grpcTarget());
     stopped.await();
   }
 
@@ -1065,9 +1133,10 @@ public final class EnvoyExtAuthzEmulator implements AutoCloseable {
   }
 
   private static void printUsage(PrintStream out) {
-    out.println("usage: EnvoyExtAuthzEmulator --upstream URL --ext-authz HOST:PORT [--listen-port N]"
-        + " [--listen-address ADDR] [--context-extension K=V]... [--with-body] [--max-body N]"
-        + " [--allow-partial] [--pack-as-bytes] [--timeout-ms N] [--failure-mode-allow]"
-        + " [--failure-mode-allow-header-add] [--status-on-error N] [--encode-raw-headers] [--append-action]");
+    out.println("usage: EnvoyExtAuthzEmulator --ext-authz HOST:PORT (--upstream URL | --route PREFIX=URL)"
+        + " [--public-route PREFIX=URL]... [--listen-port N] [--listen-address ADDR] [--context-extension K=V]..."
+        + " [--with-body] [--max-body N] [--allow-partial] [--pack-as-bytes] [--timeout-ms N]"
+        + " [--failure-mode-allow] [--failure-mode-allow-header-add] [--status-on-error N]"
+        + " [--encode-raw-headers] [--append-action] [--stream-idle-timeout-ms N]");
   }
 }

@@ -38,6 +38,8 @@ import java.util.Objects;
  *                               cluster name. {@code null} = derive it from {@code grpcTarget}
  * @param grpcInitialMetadata    {@code grpc_service.initial_metadata}
  * @param historySize            how many check exchanges {@link EnvoyExtAuthzEmulator#checks()} keeps
+ * @param streamIdleTimeout      the connection manager's {@code stream_idle_timeout} (Envoy's default 5 min);
+ *                               zero disables it, as {@code envoy-examples/envoy.yaml} does for SSE
  */
 public record ExtAuthzFilterConfig(
     String grpcTarget,
@@ -58,10 +60,14 @@ public record ExtAuthzFilterConfig(
     boolean enableDynamicMetadataIngestion,
     String grpcAuthority,
     Map<String, String> grpcInitialMetadata,
-    int historySize) {
+    int historySize,
+    Duration streamIdleTimeout) {
 
   /** Envoy's default {@code grpc_service.timeout} for ext_authz. */
   public static final Duration DEFAULT_TIMEOUT = Duration.ofMillis(200);
+
+  /** Envoy's default {@code stream_idle_timeout} of the HTTP connection manager. */
+  public static final Duration DEFAULT_STREAM_IDLE_TIMEOUT = Duration.ofMinutes(5);
 
   /**
    * How the ext_authz filter turns {@code HeaderValueOption}s of {@code OkHttpResponse.headers} (request
@@ -103,6 +109,10 @@ public record ExtAuthzFilterConfig(
     if (historySize <= 0) {
       throw new IllegalArgumentException("historySize must be > 0");
     }
+    streamIdleTimeout = streamIdleTimeout == null ? DEFAULT_STREAM_IDLE_TIMEOUT : streamIdleTimeout;
+    if (streamIdleTimeout.isNegative()) {
+      throw new IllegalArgumentException("streamIdleTimeout must not be negative");
+    }
   }
 
   /** Envoy's {@code toErrorCode}: a status outside 100..511 means 403. */
@@ -135,6 +145,7 @@ public record ExtAuthzFilterConfig(
     b.grpcAuthority = grpcAuthority;
     b.grpcInitialMetadata = new LinkedHashMap<>(grpcInitialMetadata);
     b.historySize = historySize;
+    b.streamIdleTimeout = streamIdleTimeout;
     return b;
   }
 
@@ -158,6 +169,7 @@ public record ExtAuthzFilterConfig(
     private String grpcAuthority = "ext_authz";
     private Map<String, String> grpcInitialMetadata = new LinkedHashMap<>();
     private int historySize = 64;
+    private Duration streamIdleTimeout = DEFAULT_STREAM_IDLE_TIMEOUT;
 
     private Builder() {}
 
@@ -213,12 +225,14 @@ public record ExtAuthzFilterConfig(
 
     public Builder historySize(int v) { historySize = v; return this; }
 
+    public Builder streamIdleTimeout(Duration v) { streamIdleTimeout = v; return this; }
+
     public ExtAuthzFilterConfig build() {
       return new ExtAuthzFilterConfig(grpcTarget, timeout, failureModeAllow, failureModeAllowHeaderAdd,
           statusOnError, withRequestBody, maxRequestBytes, allowPartialMessage, packAsBytes,
           encodeRawHeaders, contextExtensions, allowedUpstreamHeadersPrefixes, allowedHeaders,
           disallowedHeaders, okHeadersMode, enableDynamicMetadataIngestion, grpcAuthority,
-          grpcInitialMetadata, historySize);
+          grpcInitialMetadata, historySize, streamIdleTimeout);
     }
   }
 }

@@ -97,6 +97,7 @@ public final class KeycloakServer implements AutoCloseable {
       "exit \"$status\"");
 
   private static KeycloakServer shared;
+  private static Throwable sharedStartFailure;
 
   private final Path home;
   private final DataSlot slot;
@@ -115,11 +116,22 @@ public final class KeycloakServer implements AutoCloseable {
 
   // ------------------------------------------------------------------------------------ factories
 
-  /** The JVM's shared instance, started on first use (and again if someone closed it). */
+  /**
+   * The JVM's shared instance, started on first use (and again if someone closed it). If the start
+   * fails, later calls fail at once with the same cause instead of waiting for Keycloak again.
+   */
   public static KeycloakServer shared() {
     synchronized (KeycloakServer.class) {
+      if (sharedStartFailure != null) {
+        throw new IllegalStateException("the shared Keycloak failed to start earlier in this JVM", sharedStartFailure);
+      }
       if (shared == null || shared.closed) {
-        shared = launch("shared", false);
+        try {
+          shared = launch("shared", false);
+        } catch (RuntimeException | Error e) {
+          sharedStartFailure = e;
+          throw e;
+        }
       }
       return shared;
     }
@@ -171,7 +183,11 @@ public final class KeycloakServer implements AutoCloseable {
     } catch (RuntimeException | Error e) {
       closed = true;
       removeShutdownHook();
-      stopProcessTree();
+      try {
+        stopProcessTree();
+      } catch (RuntimeException stopFailure) {
+        e.addSuppressed(stopFailure);
+      }
       throw e;
     }
   }
