@@ -2,7 +2,6 @@ package dev.mcpauthz.authn;
 
 import com.github.benmanes.caffeine.cache.AsyncCache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.Ticker;
 import com.nimbusds.oauth2.sdk.ParseException;
 import com.nimbusds.oauth2.sdk.TokenIntrospectionRequest;
@@ -68,7 +67,7 @@ public final class Introspector {
         Caffeine.newBuilder()
             .maximumSize(100_000)
             .ticker(ticker)
-            .expireAfter(new TtlByResult())
+            .expireAfter(new TtlPerEntry<String, Verification>(this::ttlNanos))
             .executor(Runnable::run)
             .buildAsync();
   }
@@ -135,26 +134,13 @@ public final class Introspector {
     return new Verification.Verified(p);
   }
 
-  private final class TtlByResult implements Expiry<String, Verification> {
-    @Override
-    public long expireAfterCreate(String key, Verification value, long currentTime) {
-      if (value instanceof Verification.Verified v) {
-        Duration untilExp = Duration.between(clock.instant(), v.principal().expiresAt());
-        Duration ttl = untilExp.compareTo(config.cacheMaxTtl()) < 0 ? untilExp : config.cacheMaxTtl();
-        return Math.max(0, ttl.toNanos());
-      }
-      return config.negativeCacheTtl().toNanos();
+  /** Active: until the token's exp, at most cache_max_ttl. Inactive: negative_cache_ttl. */
+  private long ttlNanos(Verification value) {
+    if (value instanceof Verification.Verified v) {
+      Duration untilExp = Duration.between(clock.instant(), v.principal().expiresAt());
+      return (untilExp.compareTo(config.cacheMaxTtl()) < 0 ? untilExp : config.cacheMaxTtl()).toNanos();
     }
-
-    @Override
-    public long expireAfterUpdate(String key, Verification value, long currentTime, long currentDuration) {
-      return expireAfterCreate(key, value, currentTime);
-    }
-
-    @Override
-    public long expireAfterRead(String key, Verification value, long currentTime, long currentDuration) {
-      return currentDuration;
-    }
+    return config.negativeCacheTtl().toNanos();
   }
 
   static String digest(String token) {

@@ -2,7 +2,6 @@ package dev.mcpauthz.authn;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.Ticker;
 import com.nimbusds.jwt.JWT;
 import com.nimbusds.jwt.JWTParser;
@@ -43,7 +42,8 @@ public final class TokenVerifier {
             .maximumSize(100_000)
             .ticker(ticker)
             .executor(Runnable::run)
-            .expireAfter(new UntilTokenExpiry())
+            .expireAfter(new TtlPerEntry<String, Principal>(p -> Math.min(
+                Duration.between(clock.instant(), p.expiresAt()).toNanos(), MAX_CACHE_TTL.toNanos())))
             .build();
   }
 
@@ -120,24 +120,6 @@ public final class TokenVerifier {
       }
     }
     return n;
-  }
-
-  private final class UntilTokenExpiry implements Expiry<String, Principal> {
-    @Override
-    public long expireAfterCreate(String key, Principal p, long currentTime) {
-      Duration left = Duration.between(clock.instant(), p.expiresAt());
-      return Math.max(0, Math.min(left.toNanos(), MAX_CACHE_TTL.toNanos()));
-    }
-
-    @Override
-    public long expireAfterUpdate(String key, Principal p, long currentTime, long currentDuration) {
-      return expireAfterCreate(key, p, currentTime);
-    }
-
-    @Override
-    public long expireAfterRead(String key, Principal p, long currentTime, long currentDuration) {
-      return currentDuration;
-    }
   }
 
   /** For tests and metrics. */

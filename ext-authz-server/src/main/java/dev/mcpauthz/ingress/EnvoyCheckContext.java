@@ -8,7 +8,6 @@ import io.envoyproxy.envoy.config.core.v3.HeaderValue;
 import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.util.Map;
 
 /**
@@ -17,14 +16,14 @@ import java.util.Map;
  * {@code header_map} (raw bytes) instead of {@code headers}; both forms are read. The body is
  * {@code body} (UTF-8) or {@code raw_body} when the filter sets {@code pack_as_bytes}.
  */
-final class EnvoyCheckContext implements CheckContext {
+public final class EnvoyCheckContext implements CheckContext {
   static final String PARTIAL_BODY_HEADER = "x-envoy-auth-partial-body";
 
   private final AttributeContext.HttpRequest http;
   private final Map<String, String> headers;
   private final Map<String, String> extensions;
 
-  EnvoyCheckContext(CheckRequest request) {
+  public EnvoyCheckContext(CheckRequest request) {
     this.http = request.getAttributes().getRequest().getHttp();
     this.headers = http.getHeadersMap();
     this.extensions = request.getAttributes().getContextExtensionsMap();
@@ -80,9 +79,5 @@ final class EnvoyCheckContext implements CheckContext {
   @Override
   public String contextExtension(String key) {
     return extensions.get(key);
-  }
-
-  static String utf8(ByteString b) {
-    return b.toString(StandardCharsets.UTF_8);
   }
 }
