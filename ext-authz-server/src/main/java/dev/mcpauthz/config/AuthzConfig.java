@@ -18,7 +18,10 @@ public record AuthzConfig(
     Routing routing,
     @JsonProperty("identity_headers") IdentityHeaders identityHeaders,
     Logging logging,
+    Cluster cluster,
+    Vault vault,
     List<Issuer> issuers,
+    List<Provider> providers,
     List<Server> servers) {
 
   public AuthzConfig {
@@ -30,7 +33,10 @@ public record AuthzConfig(
         Objects.requireNonNullElseGet(
             identityHeaders, () -> new IdentityHeaders(null, null, null, null, null));
     logging = Objects.requireNonNullElseGet(logging, () -> new Logging(null));
+    cluster = Objects.requireNonNullElseGet(cluster, () -> new Cluster(null, null, null, null, null, null));
+    vault = Objects.requireNonNullElseGet(vault, () -> new Vault(null, null, null, null, null, null, null));
     issuers = issuers == null ? List.of() : List.copyOf(issuers);
+    providers = providers == null ? List.of() : List.copyOf(providers);
     servers = servers == null ? List.of() : List.copyOf(servers);
   }
 
@@ -169,7 +175,8 @@ public record AuthzConfig(
       @JsonProperty("required_scopes") List<String> requiredScopes,
       @JsonProperty("resource_metadata_url") URI resourceMetadataUrl,
       @JsonProperty("resource_name") String resourceName,
-      @JsonProperty("require_complete_body") Boolean requireCompleteBody) {
+      @JsonProperty("require_complete_body") Boolean requireCompleteBody,
+      Upstream upstream) {
     public Server {
       issuers = issuers == null ? List.of() : List.copyOf(issuers);
       scopesSupported = scopesSupported == null ? List.of() : List.copyOf(scopesSupported);
@@ -180,4 +187,147 @@ public record AuthzConfig(
 
   /** Authority + path-prefix routing, used when the Envoy route sets no context extension. */
   public record Match(String authority, @JsonProperty("path_prefix") String pathPrefix) {}
+
+  /**
+   * The Hazelcast member this process runs (embedded, one per process). With no members listed
+   * and no config file, it is a single member on 127.0.0.1 that forms no cluster.
+   *
+   * @param configFile a full Hazelcast YAML/XML member config; when set, the other fields are
+   *     ignored (see hazelcast-config/README.md)
+   */
+  public record Cluster(
+      @JsonProperty("cluster_name") String clusterName,
+      String bind,
+      Integer port,
+      List<String> members,
+      @JsonProperty("config_file") Path configFile,
+      @JsonProperty("kubernetes_service") String kubernetesService) {
+    public Cluster {
+      clusterName = Objects.requireNonNullElse(clusterName, "mcp-authz");
+      bind = Objects.requireNonNullElse(bind, "127.0.0.1");
+      port = Objects.requireNonNullElse(port, 5701);
+      members = members == null ? List.of() : List.copyOf(members);
+    }
+  }
+
+  /**
+   * The upstream token vault.
+   *
+   * @param keys AES-256-GCM key ring; the first key encrypts, every key decrypts (rotation)
+   * @param refreshAheadMin refresh when less than max(refreshAheadMin, refreshAheadFraction ×
+   *     lifetime) remains
+   * @param lease refresh lease duration; renewed every lease/3 while a refresh runs
+   * @param waitTimeout how long a Check waits for a refresh in flight before answering 503
+   */
+  public record Vault(
+      List<VaultKey> keys,
+      @JsonProperty("refresh_ahead_min") Duration refreshAheadMin,
+      @JsonProperty("refresh_ahead_fraction") Double refreshAheadFraction,
+      Duration lease,
+      @JsonProperty("wait_timeout") Duration waitTimeout,
+      @JsonProperty("backup_count") Integer backupCount,
+      @JsonProperty("session_ttl") Duration sessionTtl) {
+    public Vault {
+      keys = keys == null ? List.of() : List.copyOf(keys);
+      refreshAheadMin = Objects.requireNonNullElse(refreshAheadMin, Duration.ofSeconds(60));
+      refreshAheadFraction = Objects.requireNonNullElse(refreshAheadFraction, 0.10);
+      lease = Objects.requireNonNullElse(lease, Duration.ofSeconds(10));
+      waitTimeout = Objects.requireNonNullElse(waitTimeout, Duration.ofSeconds(30));
+      backupCount = Objects.requireNonNullElse(backupCount, 1);
+      sessionTtl = Objects.requireNonNullElse(sessionTtl, Duration.ofHours(24));
+    }
+  }
+
+  /** One vault key: 32 bytes, Base64, given inline ({@code secret}, env-overridable) or in a file. */
+  public record VaultKey(
+      String id, String secret, @JsonProperty("secret_file") Path secretFile) {}
+
+  public enum ClientAuth {
+    @JsonProperty("client_secret_basic")
+    CLIENT_SECRET_BASIC,
+    @JsonProperty("client_secret_post")
+    CLIENT_SECRET_POST,
+    @JsonProperty("private_key_jwt")
+    PRIVATE_KEY_JWT,
+    @JsonProperty("none")
+    NONE
+  }
+
+  /** How a provider reports token-endpoint errors; see docs/providers.md. */
+  public enum ProviderProfile {
+    @JsonProperty("rfc6749")
+    RFC6749,
+    @JsonProperty("keycloak")
+    KEYCLOAK,
+    @JsonProperty("github")
+    GITHUB,
+    @JsonProperty("entra")
+    ENTRA,
+    @JsonProperty("google")
+    GOOGLE
+  }
+
+  /** An upstream OAuth provider whose tokens the vault holds and refreshes. */
+  public record Provider(
+      String id,
+      @JsonProperty("display_name") String displayName,
+      ProviderProfile profile,
+      String issuer,
+      Boolean discovery,
+      @JsonProperty("authorization_endpoint") URI authorizationEndpoint,
+      @JsonProperty("token_endpoint") URI tokenEndpoint,
+      @JsonProperty("revocation_endpoint") URI revocationEndpoint,
+      @JsonProperty("client_id") String clientId,
+      @JsonProperty("client_secret") String clientSecret,
+      @JsonProperty("client_secret_file") Path clientSecretFile,
+      @JsonProperty("private_key_file") Path privateKeyFile,
+      @JsonProperty("client_auth") ClientAuth clientAuth,
+      @JsonProperty("send_resource") Boolean sendResource,
+      Duration timeout,
+      Retry retry,
+      @JsonProperty("circuit_breaker") CircuitBreaker circuitBreaker) {
+    public Provider {
+      profile = Objects.requireNonNullElse(profile, ProviderProfile.RFC6749);
+      discovery = Objects.requireNonNullElse(discovery, tokenEndpoint == null);
+      clientAuth = Objects.requireNonNullElse(clientAuth, ClientAuth.CLIENT_SECRET_BASIC);
+      sendResource = Objects.requireNonNullElse(sendResource, true);
+      timeout = Objects.requireNonNullElse(timeout, Duration.ofSeconds(5));
+      retry = Objects.requireNonNullElseGet(retry, () -> new Retry(null, null, null, null));
+      circuitBreaker = Objects.requireNonNullElseGet(circuitBreaker, () -> new CircuitBreaker(null, null));
+    }
+  }
+
+  /** Bounded retry with exponential backoff and full jitter for transient token-endpoint failures. */
+  public record Retry(
+      @JsonProperty("max_attempts") Integer maxAttempts,
+      @JsonProperty("initial_backoff") Duration initialBackoff,
+      @JsonProperty("max_backoff") Duration maxBackoff,
+      @JsonProperty("max_total") Duration maxTotal) {
+    public Retry {
+      maxAttempts = Objects.requireNonNullElse(maxAttempts, 4);
+      initialBackoff = Objects.requireNonNullElse(initialBackoff, Duration.ofMillis(200));
+      maxBackoff = Objects.requireNonNullElse(maxBackoff, Duration.ofSeconds(5));
+      maxTotal = Objects.requireNonNullElse(maxTotal, Duration.ofSeconds(20));
+    }
+  }
+
+  /** Opens after {@code failureThreshold} consecutive transient failures; half-opens after {@code openFor}. */
+  public record CircuitBreaker(
+      @JsonProperty("failure_threshold") Integer failureThreshold,
+      @JsonProperty("open_for") Duration openFor) {
+    public CircuitBreaker {
+      failureThreshold = Objects.requireNonNullElse(failureThreshold, 5);
+      openFor = Objects.requireNonNullElse(openFor, Duration.ofSeconds(30));
+    }
+  }
+
+  /**
+   * The upstream credential a server needs: on allow, the client's token is replaced by the
+   * user's token from this provider, issued for {@code resource} (RFC 8707).
+   */
+  public record Upstream(String provider, URI resource, List<String> scopes) {
+    public Upstream {
+      scopes = scopes == null ? List.of() : List.copyOf(scopes);
+    }
+  }
 }

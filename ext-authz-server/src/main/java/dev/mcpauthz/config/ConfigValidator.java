@@ -102,8 +102,43 @@ final class ConfigValidator {
         }
       }
     }
+    Set<String> providerIds = new HashSet<>();
+    for (int i = 0; i < c.providers().size(); i++) {
+      String key = "providers[" + i + "]";
+      AuthzConfig.Provider p = c.providers().get(i);
+      id(p.id(), src, key + ".id");
+      if (!providerIds.add(p.id())) {
+        fail(src, key + ".id", "duplicate provider id '" + p.id() + "'");
+      }
+      UpstreamConfigRules.provider(p, src, key, baseDir);
+    }
+    boolean anyUpstream = false;
+    for (int i = 0; i < c.servers().size(); i++) {
+      AuthzConfig.Upstream up = c.servers().get(i).upstream();
+      if (up == null) {
+        continue;
+      }
+      anyUpstream = true;
+      String key = "servers[" + i + "].upstream";
+      if (up.provider() == null || !providerIds.contains(up.provider())) {
+        fail(src, key + ".provider", "unknown provider id '" + up.provider() + "' (known: " + providerIds + ")");
+      }
+      if (up.resource() != null) {
+        absoluteHttpUri(up.resource(), src, key + ".resource");
+      }
+      for (int j = 0; j < up.scopes().size(); j++) {
+        scope(up.scopes().get(j), src, key + ".scopes[" + j + "]");
+      }
+    }
+    UpstreamConfigRules.cluster(c.cluster(), src, baseDir);
+    UpstreamConfigRules.vault(c.vault(), anyUpstream, src, baseDir);
     return new AuthzConfig(
-        c.grpc(), c.http(), c.limits(), c.routing(), c.identityHeaders(), c.logging(), issuers, c.servers());
+        c.grpc(), c.http(), c.limits(), c.routing(), c.identityHeaders(), c.logging(), c.cluster(), c.vault(),
+        issuers, c.providers(), c.servers());
+  }
+
+  static void failAt(String src, String key, String reason) {
+    fail(src, key, reason);
   }
 
   private static Issuer issuer(Issuer iss, String src, String key, Path baseDir) {
@@ -189,7 +224,7 @@ final class ConfigValidator {
     }
   }
 
-  private static void absoluteHttpUri(URI uri, String src, String key) {
+  static void absoluteHttpUri(URI uri, String src, String key) {
     String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
     if (!uri.isAbsolute() || uri.getHost() == null) {
       fail(src, key, "must be an absolute http(s) URI, got '" + uri + "'");
@@ -225,7 +260,7 @@ final class ConfigValidator {
     }
   }
 
-  private static void port(int port, String src, String key) {
+  static void port(int port, String src, String key) {
     if (port < 0 || port > 65535) {
       fail(src, key, "must be 0-65535, got " + port);
     }
