@@ -4,6 +4,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import dev.mcpauthz.decision.AuthorizationEngine;
 import dev.mcpauthz.decision.Decision;
 import dev.mcpauthz.ingress.AuthorizationService;
+import dev.mcpauthz.ingress.EnvoyCheckContext;
 import dev.mcpauthz.telemetry.CheckMetrics;
 import dev.mcpauthz.telemetry.DecisionLog;
 import dev.mcpauthz.testing.Responses;
@@ -97,7 +98,7 @@ public class CheckHandlerBenchmark {
     if (Responses.allowed(denied) || Responses.httpStatus(denied) != 401) {
       throw new IllegalStateException("missing-token Check was not a 401 deny: " + denied);
     }
-    Decision d = engine.decide(new BenchCheckContext(allow)).getNow(null);
+    Decision d = engine.decide(new EnvoyCheckContext(allow)).getNow(null);
     if (d == null || !d.allowed()) {
       throw new IllegalStateException("engine did not allow synchronously: " + d);
     }
@@ -165,7 +166,7 @@ public class CheckHandlerBenchmark {
   /** The decision alone (no metrics, no decision record, no CheckResponse rendering). */
   @Benchmark
   public Decision engineDecideAllow() {
-    return engine.decide(new BenchCheckContext(allow)).getNow(null);
+    return engine.decide(new EnvoyCheckContext(allow)).getNow(null);
   }
 
   private static final class FutureObserver extends CompletableFuture<CheckResponse>

@@ -4,35 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.envoyproxy.envoy.service.auth.v3.AttributeContext;
 import java.nio.charset.StandardCharsets;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** {@code with_request_body}: buffering, the partial-body header, 413, {@code pack_as_bytes}. */
-class EnvoyEmulatorBodyTest {
-
-  private ScriptedAuthzServer authz;
-  private RecordingUpstream upstream;
-  private EnvoyExtAuthzEmulator envoy;
-
-  @BeforeEach
-  void start() throws Exception {
-    authz = ScriptedAuthzServer.start();
-    upstream = RecordingUpstream.start();
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    if (envoy != null) {
-      envoy.close();
-    }
-    upstream.close();
-    authz.close();
-  }
-
-  private void envoy(ExtAuthzFilterConfig.Builder b) {
-    envoy = EnvoyExtAuthzEmulator.start(b.grpcTarget(authz.target()).timeout(ScriptedAuthzServer.FUNCTIONAL_TIMEOUT).build(), upstream.uri());
-  }
+class EnvoyEmulatorBodyTest extends EmulatorTestBase {
 
   private RawHttp.Result post(String extraHeaders, byte[] body) throws Exception {
     return RawHttp.exchange(envoy.baseUri(), "POST /mcp HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\n"

@@ -10,36 +10,10 @@ import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** The CheckRequest the emulated ext_authz filter sends, field by field. */
-class EnvoyEmulatorCheckRequestTest {
-
-  private ScriptedAuthzServer authz;
-  private RecordingUpstream upstream;
-  private EnvoyExtAuthzEmulator envoy;
-
-  @BeforeEach
-  void start() throws Exception {
-    authz = ScriptedAuthzServer.start();
-    upstream = RecordingUpstream.start();
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    if (envoy != null) {
-      envoy.close();
-    }
-    upstream.close();
-    authz.close();
-  }
-
-  private EnvoyExtAuthzEmulator envoy(ExtAuthzFilterConfig.Builder b) {
-    envoy = EnvoyExtAuthzEmulator.start(b.grpcTarget(authz.target()).timeout(ScriptedAuthzServer.FUNCTIONAL_TIMEOUT).build(), upstream.uri());
-    return envoy;
-  }
+class EnvoyEmulatorCheckRequestTest extends EmulatorTestBase {
 
   @Test
   void attributesHeadersAndPseudoHeadersAreThoseEnvoySends() throws Exception {

@@ -13,42 +13,13 @@ import io.envoyproxy.envoy.type.v3.StatusCode;
 import io.grpc.Status;
 import java.net.ServerSocket;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Denied CheckResponses, failed / timed-out calls, {@code status_on_error}, {@code failure_mode_allow}. */
-class EnvoyEmulatorDeniedAndErrorTest {
+class EnvoyEmulatorDeniedAndErrorTest extends EmulatorTestBase {
 
   private static final String REQUEST = "POST /mcp HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\n"
       + "Content-Length: 2\r\nConnection: close";
-
-  private ScriptedAuthzServer authz;
-  private RecordingUpstream upstream;
-  private EnvoyExtAuthzEmulator envoy;
-
-  @BeforeEach
-  void start() throws Exception {
-    authz = ScriptedAuthzServer.start();
-    upstream = RecordingUpstream.start();
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    if (envoy != null) {
-      envoy.close();
-    }
-    upstream.close();
-    authz.close();
-  }
-
-  private void envoy(ExtAuthzFilterConfig.Builder b) {
-    envoy = EnvoyExtAuthzEmulator.start(b.build(), upstream.uri());
-  }
-
-  private ExtAuthzFilterConfig.Builder config() {
-    return ExtAuthzFilterConfig.builder(authz.target()).timeout(ScriptedAuthzServer.FUNCTIONAL_TIMEOUT);
-  }
 
   private RawHttp.Result send() throws Exception {
     return RawHttp.exchange(envoy.baseUri(), REQUEST, "{}".getBytes());
@@ -63,7 +34,7 @@ class EnvoyEmulatorDeniedAndErrorTest {
 
   @Test
   void deniedResponseStatusHeadersAndBodyArePassedVerbatim() throws Exception {
-    envoy(config());
+    envoyExactly(config());
     String body = "{\"error\":\"invalid_token\"}";
     authz.respond(denied(DeniedHttpResponse.newBuilder()
         .setStatus(HttpStatus.newBuilder().setCode(StatusCode.Unauthorized))
@@ -91,7 +62,7 @@ class EnvoyEmulatorDeniedAndErrorTest {
 
   @Test
   void deniedWithoutDeniedResponseIsAnEmpty403() throws Exception {
-    envoy(config());
+    envoyExactly(config());
     authz.respond(CheckResponse.newBuilder()
         .setStatus(com.google.rpc.Status.newBuilder().setCode(Status.Code.PERMISSION_DENIED.value())).build());
 
@@ -105,7 +76,7 @@ class EnvoyEmulatorDeniedAndErrorTest {
 
   @Test
   void deniedWithBodyButNoStatusOrContentTypeIs403TextPlain() throws Exception {
-    envoy(config());
+    envoyExactly(config());
     authz.respond(denied(DeniedHttpResponse.newBuilder().setBody("go away")
         .addHeaders(header("content-length", "999").build())));
 
@@ -119,7 +90,7 @@ class EnvoyEmulatorDeniedAndErrorTest {
 
   @Test
   void deniedHeadersHonourAppendActionInAppendActionMode() throws Exception {
-    envoy(config().okHeadersMode(OkHeadersMode.APPEND_ACTION));
+    envoyExactly(config().okHeadersMode(OkHeadersMode.APPEND_ACTION));
     authz.respond(denied(DeniedHttpResponse.newBuilder()
         .setStatus(HttpStatus.newBuilder().setCode(StatusCode.Unauthorized))
         .addHeaders(header("x-a", "1", APPEND_IF_EXISTS_OR_ADD))
@@ -136,7 +107,7 @@ class EnvoyEmulatorDeniedAndErrorTest {
 
   @Test
   void checkTimeoutIsDeniedWithStatusOnErrorWithinTheDeadline() throws Exception {
-    envoy(config().timeout(Duration.ofMillis(200)));
+    envoyExactly(config().timeout(Duration.ofMillis(200)));
     authz.hang();
 
     long t0 = System.nanoTime();
@@ -155,7 +126,7 @@ class EnvoyEmulatorDeniedAndErrorTest {
 
   @Test
   void grpcErrorUsesStatusOnError() throws Exception {
-    envoy(config().statusOnError(503));
+    envoyExactly(config().statusOnError(503));
     authz.fail(Status.UNAVAILABLE.withDescription("down"));
 
     RawHttp.Result res = send();
@@ -167,7 +138,7 @@ class EnvoyEmulatorDeniedAndErrorTest {
 
   @Test
   void statusOnErrorOutsideTheHttpRangeFallsBackTo403() throws Exception {
-    envoy(config().statusOnError(999));
+    envoyExactly(config().statusOnError(999));
     authz.fail(Status.INTERNAL);
 
     assertThat(send().status()).isEqualTo(403);
@@ -179,7 +150,7 @@ class EnvoyEmulatorDeniedAndErrorTest {
     try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       closedPort = s.getLocalPort();
     }
-    envoy(ExtAuthzFilterConfig.builder().grpcTarget("127.0.0.1:" + closedPort));
+    envoyExactly(ExtAuthzFilterConfig.builder().grpcTarget("127.0.0.1:" + closedPort));
 
     assertThat(send().status()).isEqualTo(403);
     assertThat(upstream.receivedCount()).isZero();
@@ -187,7 +158,7 @@ class EnvoyEmulatorDeniedAndErrorTest {
 
   @Test
   void failureModeAllowForwardsWithoutTheHeaderByDefault() throws Exception {
-    envoy(config().failureModeAllow(true).timeout(Duration.ofMillis(200)));
+    envoyExactly(config().failureModeAllow(true).timeout(Duration.ofMillis(200)));
     authz.hang();
 
     RawHttp.Result res = send();
@@ -201,7 +172,7 @@ class EnvoyEmulatorDeniedAndErrorTest {
 
   @Test
   void failureModeAllowHeaderAddMarksTheRequest() throws Exception {
-    envoy(config()
+    envoyExactly(config()
         .failureModeAllow(true).failureModeAllowHeaderAdd(true));
     authz.fail(Status.UNAVAILABLE);
 
@@ -211,7 +182,7 @@ class EnvoyEmulatorDeniedAndErrorTest {
 
   @Test
   void failureModeAllowDoesNotApplyToDenials() throws Exception {
-    envoy(config().failureModeAllow(true));
+    envoyExactly(config().failureModeAllow(true));
     authz.respond(denied(DeniedHttpResponse.newBuilder()));
 
     assertThat(send().status()).isEqualTo(403);

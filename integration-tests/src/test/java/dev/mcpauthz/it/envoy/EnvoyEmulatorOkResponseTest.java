@@ -13,38 +13,13 @@ import dev.mcpauthz.it.envoy.ExtAuthzFilterConfig.OkHeadersMode;
 import io.envoyproxy.envoy.config.core.v3.QueryParameter;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.envoyproxy.envoy.service.auth.v3.OkHttpResponse;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** OK CheckResponses: request header mutations, removals, query parameters, response headers, metadata. */
-class EnvoyEmulatorOkResponseTest {
+class EnvoyEmulatorOkResponseTest extends EmulatorTestBase {
 
   private static final String EXISTING = "GET /mcp HTTP/1.1\r\nHost: h\r\nUser-Agent: client/1\r\n"
       + "X-Existing: old\r\nX-Untouched: u\r\nAuthorization: Bearer opaque\r\nConnection: close";
-
-  private ScriptedAuthzServer authz;
-  private RecordingUpstream upstream;
-  private EnvoyExtAuthzEmulator envoy;
-
-  @BeforeEach
-  void start() throws Exception {
-    authz = ScriptedAuthzServer.start();
-    upstream = RecordingUpstream.start();
-  }
-
-  @AfterEach
-  void stop() throws Exception {
-    if (envoy != null) {
-      envoy.close();
-    }
-    upstream.close();
-    authz.close();
-  }
-
-  private void envoy(ExtAuthzFilterConfig.Builder b) {
-    envoy = EnvoyExtAuthzEmulator.start(b.grpcTarget(authz.target()).timeout(ScriptedAuthzServer.FUNCTIONAL_TIMEOUT).build(), upstream.uri());
-  }
 
   @Test
   void legacyModeHonoursOnlyTheDeprecatedAppendField() throws Exception {
