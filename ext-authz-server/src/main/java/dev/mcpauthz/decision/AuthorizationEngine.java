@@ -5,6 +5,7 @@ import dev.mcpauthz.authn.TokenVerifier;
 import dev.mcpauthz.authn.Verification;
 import dev.mcpauthz.config.AuthzConfig;
 import dev.mcpauthz.mcp.JsonRpc;
+import dev.mcpauthz.mcp.McpMethods;
 import dev.mcpauthz.mcp.McpProblem;
 import dev.mcpauthz.mcp.McpRequest;
 import dev.mcpauthz.mcp.McpRequestParser;
@@ -30,8 +31,18 @@ public final class AuthorizationEngine {
   private final McpRequestParser parser;
   private final int maxTokenBytes;
   private final boolean allowUnmatched;
+  private final UpstreamCredentials upstream;
 
   public AuthorizationEngine(AuthzConfig config, ServerRouter router, TokenVerifier verifier) {
+    this(config, router, verifier, null);
+  }
+
+  /**
+   * @param upstream the token vault, or null when no server has an {@code upstream} section
+   */
+  public AuthorizationEngine(
+      AuthzConfig config, ServerRouter router, TokenVerifier verifier, UpstreamCredentials upstream) {
+    this.upstream = upstream;
     this.router = router;
     this.verifier = verifier;
     this.parser = new McpRequestParser(config.limits().maxJsonDepth(), config.limits().maxBodyBytes());
@@ -44,6 +55,11 @@ public final class AuthorizationEngine {
   }
 
   public CompletableFuture<Decision> decide(CheckContext ctx) {
+    return decide(ctx, "");
+  }
+
+  /** @param decisionId correlates vault refreshes and audit events with this Check */
+  public CompletableFuture<Decision> decide(CheckContext ctx, String decisionId) {
     ServerRouter.Routed routed = router.route(ctx);
     McpServerRoute server = routed.server();
     McpRequest mcp = parser.parse(ctx);
@@ -78,11 +94,56 @@ public final class AuthorizationEngine {
     }
     CompletableFuture<Verification> verification = verifier.verify(token, server.trustedIssuers());
     if (verification.isDone() && !verification.isCompletedExceptionally()) {
-      return done(afterVerification(verification.join(), server, mcp, ctx));
+      return withUpstream(afterVerification(verification.join(), server, mcp, ctx), decisionId);
     }
     return verification.handle((v, error) -> error != null
         ? Decision.unavailable("Service Unavailable: the token could not be verified", IDP_RETRY_AFTER_SECONDS, server, mcp)
-        : afterVerification(v, server, mcp, ctx));
+        : afterVerification(v, server, mcp, ctx))
+        .thenCompose(d -> withUpstream(d, decisionId));
+  }
+
+  /** Refresh-and-inject: an allow for a server with an upstream carries the user's upstream token. */
+  private CompletableFuture<Decision> withUpstream(Decision d, String decisionId) {
+    if (d.outcome() != Decision.Outcome.ALLOW || d.server().config().upstream() == null || upstream == null) {
+      return done(d);
+    }
+    List<String> needed = d.server().config().upstream().scopes();
+    CompletableFuture<UpstreamAccess> access;
+    try {
+      access = upstream.access(d.principal(), d.server(), needed, decisionId);
+    } catch (RuntimeException e) {
+      access = CompletableFuture.failedFuture(e);
+    }
+    if (access.isDone() && !access.isCompletedExceptionally()) {
+      return done(afterUpstream(d, access.join()));
+    }
+    return access.handle((a, error) -> afterUpstream(d,
+        error != null ? new UpstreamAccess.Unavailable(IDP_RETRY_AFTER_SECONDS, "vault_error") : a));
+  }
+
+  private static Decision afterUpstream(Decision d, UpstreamAccess access) {
+    return switch (access) {
+      case UpstreamAccess.Granted g -> d.withUpstreamToken(g.accessToken());
+      // Handshakes and discovery never elicit: they pass without an upstream token.
+      case UpstreamAccess.ConsentNeeded c when McpMethods.isHandshakeOrDiscovery(d.request()) ->
+          d.withReason("upstream_consent_deferred");
+      case UpstreamAccess.ConsentNeeded c -> Decision.elicit(c, consentMessage(c, d.server()), d.server(), d.request(),
+          d.principal());
+      // Transient: 503 + Retry-After, never a consent prompt.
+      case UpstreamAccess.Unavailable u -> Decision.unavailable("upstream_unavailable",
+          "Service Unavailable: the upstream credential for " + d.server().id()
+              + " could not be refreshed right now; retry shortly", u.retryAfterSeconds(), d.server(), d.request(),
+          d.principal());
+    };
+  }
+
+  private static String consentMessage(UpstreamAccess.ConsentNeeded c, McpServerRoute server) {
+    String why = switch (c.reason()) {
+      case FIRST_CONSENT -> "you have not yet connected your " + c.provider() + " account";
+      case SCOPE_ESCALATION -> "this call needs more " + c.provider() + " permissions (" + String.join(" ", c.scopes()) + ")";
+      case REVOKED -> "your " + c.provider() + " authorization was revoked or has expired";
+    };
+    return "Authorization required: " + server.id() + " acts on your behalf at " + c.provider() + ", and " + why + ".";
   }
 
   private Decision afterVerification(Verification v, McpServerRoute server, McpRequest mcp, CheckContext ctx) {

@@ -13,6 +13,9 @@ import dev.mcpauthz.mcp.McpRequest;
  * @param rpcCode JSON-RPC error code for a denial's body
  * @param message human-readable denial message (never contains a token)
  * @param retryAfterSeconds {@code Retry-After} for 503, else 0
+ * @param upstreamToken the user's upstream access token to inject on allow, or null (never
+ *     logged; {@link #toString()} redacts it)
+ * @param consent why and for what the user must consent, for {@link Outcome#ELICIT}
  */
 public record Decision(
     Outcome outcome,
@@ -24,36 +27,73 @@ public record Decision(
     int retryAfterSeconds,
     McpServerRoute server,
     McpRequest request,
-    Principal principal) {
+    Principal principal,
+    String upstreamToken,
+    UpstreamAccess.ConsentNeeded consent) {
 
   public enum Outcome {
-    /** Forward upstream with the client token removed and identity headers added. */
+    /**
+     * Forward upstream with the client token removed and identity headers added; with
+     * {@link #upstreamToken()} set, the user's upstream token is injected instead.
+     */
     ALLOW,
     /** Forward untouched: no configured server matched and routing.unmatched is allow. */
     PASS_THROUGH,
-    DENY
+    DENY,
+    /** Stop the call and ask the user to consent at the upstream provider. */
+    ELICIT
   }
 
   public boolean allowed() {
-    return outcome != Outcome.DENY;
+    return outcome == Outcome.ALLOW || outcome == Outcome.PASS_THROUGH;
+  }
+
+  /** The same allow, carrying the user's upstream token for injection. */
+  Decision withUpstreamToken(String token) {
+    return new Decision(outcome, "upstream_token_injected", httpStatus, challenge, rpcCode, message, retryAfterSeconds,
+        server, request, principal, token, null);
+  }
+
+  /** The same allow with a different reason (e.g. a handshake passed without an upstream token). */
+  Decision withReason(String newReason) {
+    return new Decision(outcome, newReason, httpStatus, challenge, rpcCode, message, retryAfterSeconds,
+        server, request, principal, upstreamToken, consent);
+  }
+
+  @Override
+  public String toString() {
+    return "Decision[outcome=" + outcome + ", reason=" + reason + ", status=" + httpStatus
+        + ", server=" + (server == null ? null : server.id()) + ", upstreamToken="
+        + (upstreamToken == null ? null : "<redacted>") + ", consent=" + consent + "]";
   }
 
   static Decision allow(McpServerRoute server, McpRequest request, Principal principal) {
-    return new Decision(Outcome.ALLOW, "authenticated", 200, null, 0, null, 0, server, request, principal);
+    return new Decision(Outcome.ALLOW, "authenticated", 200, null, 0, null, 0, server, request, principal, null, null);
   }
 
   static Decision passThrough(McpRequest request) {
-    return new Decision(Outcome.PASS_THROUGH, "unmatched_route", 200, null, 0, null, 0, null, request, null);
+    return new Decision(Outcome.PASS_THROUGH, "unmatched_route", 200, null, 0, null, 0, null, request, null, null, null);
   }
 
   static Decision deny(
       String reason, int status, String challenge, int rpcCode, String message,
       McpServerRoute server, McpRequest request, Principal principal) {
-    return new Decision(Outcome.DENY, reason, status, challenge, rpcCode, message, 0, server, request, principal);
+    return new Decision(Outcome.DENY, reason, status, challenge, rpcCode, message, 0, server, request, principal, null, null);
   }
 
   static Decision unavailable(String message, int retryAfter, McpServerRoute server, McpRequest request) {
-    return new Decision(Outcome.DENY, "idp_unavailable", 503, null,
-        dev.mcpauthz.mcp.JsonRpc.gatewayCode(503), message, retryAfter, server, request, null);
+    return unavailable("idp_unavailable", message, retryAfter, server, request, null);
+  }
+
+  static Decision unavailable(
+      String reason, String message, int retryAfter, McpServerRoute server, McpRequest request, Principal principal) {
+    return new Decision(Outcome.DENY, reason, 503, null,
+        dev.mcpauthz.mcp.JsonRpc.gatewayCode(503), message, retryAfter, server, request, principal, null, null);
+  }
+
+  static Decision elicit(UpstreamAccess.ConsentNeeded consent, String message, McpServerRoute server,
+      McpRequest request, Principal principal) {
+    return new Decision(Outcome.ELICIT, "consent_required_" + consent.reason().label(), 403, null,
+        dev.mcpauthz.mcp.JsonRpc.gatewayCode(403), message, 0, server, request, principal, null, consent);
   }
 }

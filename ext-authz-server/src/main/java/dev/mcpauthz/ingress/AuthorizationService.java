@@ -46,7 +46,7 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
     long start = System.nanoTime();
     String decisionId = DecisionIds.next();
     try {
-      engine.decide(new EnvoyCheckContext(request))
+      engine.decide(new EnvoyCheckContext(request), decisionId)
           .whenComplete((decision, error) -> respond(decision, error, decisionId, start, observer));
     } catch (RuntimeException e) {
       respond(null, e, decisionId, start, observer);

@@ -28,17 +28,23 @@ final class CheckResponses {
 
   CheckResponse render(Decision d, String decisionId, Struct metadata) {
     return switch (d.outcome()) {
-      case ALLOW -> allow(d.principal(), decisionId, metadata);
+      case ALLOW -> allow(d.principal(), d.upstreamToken(), decisionId, metadata);
       case PASS_THROUGH -> CheckResponse.newBuilder().setStatus(OK).setOkResponse(OkHttpResponse.getDefaultInstance())
           .setDynamicMetadata(metadata).build();
-      case DENY -> deny(d, decisionId, metadata);
+      case DENY, ELICIT -> deny(d, decisionId, metadata);
     };
   }
 
-  private CheckResponse allow(Principal p, String decisionId, Struct metadata) {
-    OkHttpResponse.Builder ok = OkHttpResponse.newBuilder()
-        // MCP authorization: the client's token is for the gateway only, never passed through.
-        .addHeadersToRemove("authorization");
+  private CheckResponse allow(Principal p, String upstreamToken, String decisionId, Struct metadata) {
+    OkHttpResponse.Builder ok = OkHttpResponse.newBuilder();
+    if (upstreamToken == null) {
+      // MCP authorization: the client's token is for the gateway only, never passed through.
+      ok.addHeadersToRemove("authorization");
+    } else {
+      // Refresh-and-inject: the client's token is overwritten by the user's token for this
+      // server's upstream (not removed: Envoy applies removals after sets).
+      ok.addHeaders(overwrite("authorization", "Bearer " + upstreamToken));
+    }
     identity(ok, names.subject(), p.subject());
     identity(ok, names.issuer(), p.issuer());
     identity(ok, names.clientId(), p.clientId());

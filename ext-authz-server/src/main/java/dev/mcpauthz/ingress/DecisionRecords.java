@@ -14,11 +14,19 @@ final class DecisionRecords {
   static DecisionRecord of(Decision d, String decisionId) {
     DecisionRecord.Builder b = DecisionRecord.newBuilder()
         .setDecisionId(decisionId)
-        .setOutcome(d.allowed() ? "allow" : "deny")
+        .setOutcome(switch (d.outcome()) {
+          case ALLOW, PASS_THROUGH -> "allow";
+          case DENY -> "deny";
+          case ELICIT -> "elicit";
+        })
+        .setUpstreamInjected(d.upstreamToken() != null)
         .setReason(d.reason())
         .setHttpStatus(d.allowed() ? 0 : d.httpStatus());
     if (d.server() != null) {
       b.setServer(d.server().id());
+      if (d.server().config().upstream() != null) {
+        b.setUpstreamProvider(d.server().config().upstream().provider());
+      }
     }
     Principal p = d.principal();
     if (p != null) {
@@ -48,6 +56,10 @@ final class DecisionRecords {
     put(s, "mcp_method", r.getMcpMethod());
     put(s, "mcp_name", r.getMcpName());
     put(s, "protocol_version", r.getProtocolVersion());
+    put(s, "upstream_provider", r.getUpstreamProvider());
+    if (r.getUpstreamInjected()) {
+      s.putFields("upstream_injected", Value.newBuilder().setBoolValue(true).build());
+    }
     if (r.getHttpStatus() != 0) {
       s.putFields("http_status", Value.newBuilder().setNumberValue(r.getHttpStatus()).build());
     }

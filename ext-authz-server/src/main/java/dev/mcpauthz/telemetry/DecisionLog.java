@@ -22,7 +22,7 @@ public final class DecisionLog {
   }
 
   public void write(DecisionRecord r, long nanos) {
-    boolean denied = r.getOutcome().equals("deny");
+    boolean denied = !r.getOutcome().equals("allow");
     if (level == AuthzConfig.DecisionLogLevel.NONE
         || (level == AuthzConfig.DecisionLogLevel.DENIED && !denied)
         || !log.isInfoEnabled()) {
