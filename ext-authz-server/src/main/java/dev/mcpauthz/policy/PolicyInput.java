@@ -73,7 +73,7 @@ public final class PolicyInput {
     return switch (var) {
       case "server" -> Optional.ofNullable(server);
       case "method" -> Optional.ofNullable(method);
-      case "name" -> Optional.ofNullable(name);
+      case "name" -> Optional.of(name == null ? "" : name);
       case "claims" -> Optional.ofNullable(shared.claims());
       case "headers" -> Optional.ofNullable(shared.headers());
       case "args" -> Optional.ofNullable(args());

@@ -69,7 +69,7 @@ final class PolicyParser {
     if (id == null || !ID.matcher(id).matches()) {
       throw new PolicyException(file, idNode.line(), key + ".id", "required: letters, digits, '.', '_' or '-' (max 64), got '" + id + "'");
     }
-    String where = key + " (" + id + ")";
+    String where = key;
     Scalar desc = scalar(m, "description", file, where, false);
     int priority = 0;
     Scalar prio = scalar(m, "priority", file, where, false);
