@@ -235,9 +235,11 @@ public final class AuthorizationEngine {
   }
 
   /**
-   * MCP authorization, "Scope Challenge Handling": 403 with {@code error="insufficient_scope"},
-   * {@code resource_metadata} and every scope the operation needs (the server's required scopes ∪
-   * the matching policy rules' scopes) in a single challenge, never one scope at a time.
+   * MCP 2026-07-28 basic/authorization, "Scope Challenge Handling" / "Runtime Insufficient Scope
+   * Errors": 403 with {@code error="insufficient_scope"}, {@code resource_metadata} and the scopes
+   * needed for the operation; "servers SHOULD include all scopes required for the current operation
+   * in a single challenge" — here the server's required scopes ∪ the matching policy rules' scopes,
+   * never one scope at a time.
    */
   private static Decision insufficientScope(List<String> needed, McpServerRoute server, McpRequest mcp, Principal p) {
     String scope = String.join(" ", needed);
