@@ -315,7 +315,7 @@ public final class PolicyCli implements Callable<Integer> {
       if (h != null && toJava(h) instanceof Map<?, ?> hm) {
         hm.forEach((k, v) -> headers.put(String.valueOf(k).toLowerCase(java.util.Locale.ROOT), String.valueOf(v)));
       }
-      return new SampleRequest(server, method, name, Set.copyOf(scopes), claims, args, headers);
+      return new SampleRequest(server, method, name, java.util.Collections.unmodifiableSet(scopes), claims, args, headers);
     }
   }
 
