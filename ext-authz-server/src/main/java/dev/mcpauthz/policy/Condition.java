@@ -32,7 +32,8 @@ import java.util.Set;
  * <p>Variables: {@code claims} (map, every verified token claim), {@code args} (map, the
  * tools/call or prompts/get {@code params.arguments}), {@code headers} (map of lower-case request
  * headers; credentials and cookies removed), {@code server} (the MCP server id), {@code method},
- * {@code name} (tool or prompt name, resource URI).
+ * {@code name} (tool or prompt name, resource URI; {@code ""} for methods without one). Headers are
+ * what the client sent: identity comes from {@code claims}, never from headers.
  *
  * <p>Bounded: at most {@link #MAX_ITERATIONS} comprehension iterations per evaluation, expressions
  * of at most {@link #MAX_EXPRESSION_CHARS} characters and nesting {@link #MAX_NESTING}, RE2
