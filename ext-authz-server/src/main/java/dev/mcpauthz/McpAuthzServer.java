@@ -8,8 +8,12 @@ import dev.mcpauthz.decision.AuthorizationEngine;
 import dev.mcpauthz.decision.ServerRouter;
 import dev.mcpauthz.http.HttpListener;
 import dev.mcpauthz.ingress.AuthorizationService;
+import dev.mcpauthz.policy.PolicyEnvironment;
+import dev.mcpauthz.policy.PolicyException;
+import dev.mcpauthz.policy.PolicyStore;
 import dev.mcpauthz.telemetry.CheckMetrics;
 import dev.mcpauthz.telemetry.DecisionLog;
+import dev.mcpauthz.telemetry.PolicyMetrics;
 import io.grpc.Server;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -52,6 +56,7 @@ public final class McpAuthzServer implements AutoCloseable {
   private final List<IssuerRuntime> issuers;
   private final PrometheusMeterRegistry registry;
   private final AuthorizationEngine engine;
+  private final PolicyStore policies;
   private final HealthStatusManager health = new HealthStatusManager();
   private final Server grpc;
   private final HttpListener http;
@@ -74,9 +79,23 @@ public final class McpAuthzServer implements AutoCloseable {
     }
     this.issuers = List.copyOf(runtimes);
     ServerRouter router = new ServerRouter(config, issuers);
-    this.engine = new AuthorizationEngine(config, router, new TokenVerifier(issuers, clock, Ticker.systemTicker()));
+    PolicyMetrics policyMetrics = null;
+    if (config.policy() != null) {
+      try {
+        this.policies = PolicyStore.open(config.policy().dir(), PolicyEnvironment.of(config));
+      } catch (PolicyException e) {
+        throw new dev.mcpauthz.config.ConfigException(e.file() + (e.line() > 0 ? ":" + e.line() : ""), e.key(), e.reason());
+      }
+      policyMetrics = new PolicyMetrics(registry);
+      policyMetrics.reload(new PolicyStore.Reload(true, true, policies.current().version(), null));
+      policies.addListener(policyMetrics::reload);
+    } else {
+      this.policies = null;
+    }
+    this.engine = new AuthorizationEngine(config, router, new TokenVerifier(issuers, clock, Ticker.systemTicker()),
+        null, policies);
     var service = new AuthorizationService(engine, config, new CheckMetrics(registry),
-        new DecisionLog(config.logging().decisions()));
+        new DecisionLog(config.logging().decisions()), policyMetrics);
     this.grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.grpc().bind(), config.grpc().port()))
         .executor(checkExecutor)
         .addService(service)
@@ -94,6 +113,9 @@ public final class McpAuthzServer implements AutoCloseable {
     McpAuthzServer s = new McpAuthzServer(config, clock);
     try {
       s.issuers.forEach(IssuerRuntime::start);
+      if (s.policies != null && config.policy().watch()) {
+        s.policies.watch(config.policy().debounce());
+      }
       s.grpc.start();
       s.http.start();
     } catch (Exception e) {
@@ -125,6 +147,11 @@ public final class McpAuthzServer implements AutoCloseable {
     return engine;
   }
 
+  /** The per-tool policy in force, or null when no {@code policy} section is configured. */
+  public PolicyStore policies() {
+    return policies;
+  }
+
   /**
    * Graceful stop: report NOT_SERVING so Envoy's health checks move traffic away, stop accepting
    * calls, let in-flight Checks finish within {@code grpc.drain_timeout}, then cancel the rest.
@@ -147,6 +174,9 @@ public final class McpAuthzServer implements AutoCloseable {
       http.close();
     } catch (RuntimeException e) {
       log.warn("http listener stop failed: {}", e.toString());
+    }
+    if (policies != null) {
+      policies.close();
     }
     issuers.forEach(IssuerRuntime::close);
     checkExecutor.shutdown();

@@ -25,7 +25,8 @@ final class Claims {
     }
     Instant exp = claims.getExpirationTime() != null ? claims.getExpirationTime().toInstant() : fallbackExpiry;
     return new Principal(
-        claims.getSubject(), issuer, issuerId, clientId, scopes(claims), List.copyOf(audiences), exp, kind);
+        claims.getSubject(), issuer, issuerId, clientId, scopes(claims), List.copyOf(audiences), exp, kind,
+        claims.toJSONObject());
   }
 
   /** {@code scope} (RFC 9068/8693, space-separated) or {@code scp} (array or string, as Entra and Okta send). */

@@ -112,6 +112,12 @@ public final class Introspector {
       return Verification.rejected("expired", "the access token expired");
     }
     var claims = new JWTClaimsSet.Builder();
+    // Every other member of the response (RFC 7662 §2.2 allows any claim) is kept for policy conditions.
+    ok.toJSONObject().forEach((k, v) -> {
+      if (!k.equals("active")) {
+        claims.claim(k, v);
+      }
+    });
     if (ok.getSubject() != null) {
       claims.subject(ok.getSubject().getValue());
     }

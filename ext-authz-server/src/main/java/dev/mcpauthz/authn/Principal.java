@@ -2,6 +2,7 @@ package dev.mcpauthz.authn;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -16,7 +17,22 @@ public record Principal(
     Set<String> scopes,
     List<String> audiences,
     Instant expiresAt,
-    TokenKind kind) {
+    TokenKind kind,
+    Map<String, Object> claims) {
+
+  /**
+   * @param claims every verified claim as JSON values (String, Number, Boolean, List, Map; dates in
+   *     epoch seconds), read by per-tool policy conditions; never logged
+   */
+  public Principal {
+    claims = claims == null ? Map.of() : java.util.Collections.unmodifiableMap(claims);
+  }
+
+  public Principal(
+      String subject, String issuer, String issuerId, String clientId, Set<String> scopes, List<String> audiences,
+      Instant expiresAt, TokenKind kind) {
+    this(subject, issuer, issuerId, clientId, scopes, audiences, expiresAt, kind, Map.of());
+  }
 
   public enum TokenKind {
     JWT,

@@ -22,7 +22,8 @@ public record AuthzConfig(
     Vault vault,
     List<Issuer> issuers,
     List<Provider> providers,
-    List<Server> servers) {
+    List<Server> servers,
+    Policy policy) {
 
   public AuthzConfig {
     grpc = Objects.requireNonNullElseGet(grpc, () -> new Grpc(null, null, null, null));
@@ -38,6 +39,35 @@ public record AuthzConfig(
     issuers = issuers == null ? List.of() : List.copyOf(issuers);
     providers = providers == null ? List.of() : List.copyOf(providers);
     servers = servers == null ? List.of() : List.copyOf(servers);
+  }
+
+  /** The configuration without per-tool policy (the shape before issue 5). */
+  public AuthzConfig(Grpc grpc, Http http, Limits limits, Routing routing, IdentityHeaders identityHeaders,
+      Logging logging, Cluster cluster, Vault vault, List<Issuer> issuers, List<Provider> providers,
+      List<Server> servers) {
+    this(grpc, http, limits, routing, identityHeaders, logging, cluster, vault, issuers, providers, servers, null);
+  }
+
+  /**
+   * Per-tool policy (docs/policy.md): YAML files in {@code dir}, one or more per MCP server. Opt-in
+   * per server: a server no file names is decided exactly as without this section.
+   *
+   * @param dir the policy directory (relative paths resolve against the config file's directory)
+   * @param watch reload when files change (WatchService, debounced)
+   * @param debounce quiet time after the last change before reloading
+   * @param maxArgsBytes tool arguments larger than this are never handed to a condition (a
+   *     condition reading {@code args} then fails closed)
+   */
+  public record Policy(
+      Path dir,
+      Boolean watch,
+      Duration debounce,
+      @JsonProperty("max_args_bytes") Integer maxArgsBytes) {
+    public Policy {
+      watch = Objects.requireNonNullElse(watch, true);
+      debounce = Objects.requireNonNullElse(debounce, Duration.ofMillis(250));
+      maxArgsBytes = Objects.requireNonNullElse(maxArgsBytes, 64 * 1024);
+    }
   }
 
   /** The Envoy-facing gRPC listener. */

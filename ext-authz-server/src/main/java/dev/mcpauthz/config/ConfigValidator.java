@@ -132,9 +132,31 @@ final class ConfigValidator {
     }
     UpstreamConfigRules.cluster(c.cluster(), src, baseDir);
     UpstreamConfigRules.vault(c.vault(), anyUpstream, src, baseDir);
+    AuthzConfig.Policy policy = policy(c.policy(), src, baseDir);
     return new AuthzConfig(
         c.grpc(), c.http(), c.limits(), c.routing(), c.identityHeaders(), c.logging(), c.cluster(), c.vault(),
-        issuers, c.providers(), c.servers());
+        issuers, c.providers(), c.servers(), policy);
+  }
+
+  /** The policy files themselves are checked when the service starts (and by --check-config). */
+  private static AuthzConfig.Policy policy(AuthzConfig.Policy p, String src, Path baseDir) {
+    if (p == null) {
+      return null;
+    }
+    if (p.dir() == null) {
+      fail(src, "policy.dir", "required: the directory holding the policy files (docs/policy.md)");
+    }
+    Path dir = baseDir == null ? p.dir() : baseDir.resolve(p.dir());
+    if (!Files.isDirectory(dir)) {
+      fail(src, "policy.dir", "not a directory: " + dir);
+    }
+    if (p.debounce().isNegative() || p.debounce().toSeconds() > 60) {
+      fail(src, "policy.debounce", "must be between 0s and 60s");
+    }
+    if (p.maxArgsBytes() < 0) {
+      fail(src, "policy.max_args_bytes", "must not be negative");
+    }
+    return new AuthzConfig.Policy(dir, p.watch(), p.debounce(), p.maxArgsBytes());
   }
 
   static void failAt(String src, String key, String reason) {

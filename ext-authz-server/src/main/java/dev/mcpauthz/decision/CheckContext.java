@@ -12,4 +12,9 @@ public interface CheckContext extends HttpFacts {
 
   /** A per-route Envoy {@code context_extensions} value, or null. */
   String contextExtension(String key);
+
+  /** Every request header by lower-case name (read only when a policy condition uses {@code headers}). */
+  default java.util.Map<String, String> headers() {
+    return java.util.Map.of();
+  }
 }

@@ -9,6 +9,8 @@ import dev.mcpauthz.decision.Decision;
 import dev.mcpauthz.proto.v1.DecisionRecord;
 import dev.mcpauthz.telemetry.CheckMetrics;
 import dev.mcpauthz.telemetry.DecisionLog;
+import dev.mcpauthz.telemetry.PolicyAudit;
+import dev.mcpauthz.telemetry.PolicyMetrics;
 import io.envoyproxy.envoy.service.auth.v3.AuthorizationGrpc;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
@@ -32,8 +34,18 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
   private final CheckMetrics metrics;
   private final DecisionLog decisionLog;
   private final String decisionIdHeader;
+  private final PolicyMetrics policyMetrics;
+  private final PolicyAudit policyAudit;
 
   public AuthorizationService(AuthorizationEngine engine, AuthzConfig config, CheckMetrics metrics, DecisionLog decisionLog) {
+    this(engine, config, metrics, decisionLog, null);
+  }
+
+  /** @param policyMetrics per-tool policy meters, or null when no policy is configured */
+  public AuthorizationService(AuthorizationEngine engine, AuthzConfig config, CheckMetrics metrics, DecisionLog decisionLog,
+      PolicyMetrics policyMetrics) {
+    this.policyMetrics = policyMetrics;
+    this.policyAudit = new PolicyAudit();
     this.engine = engine;
     this.responses = new CheckResponses(config.identityHeaders());
     this.metrics = metrics;
@@ -78,6 +90,14 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
     long nanos = System.nanoTime() - start;
     metrics.record(record.getOutcome(), record.getReason(), record.getServer(), nanos);
     decisionLog.write(record, nanos);
+    if (decision != null && decision.policy() != null && error == null) {
+      if (policyMetrics != null) {
+        policyMetrics.record(decision.policy());
+      }
+      if (record.getReason().equals("policy_denied")) {
+        policyAudit.denied(record);
+      }
+    }
     try {
       observer.onNext(response);
       observer.onCompleted();

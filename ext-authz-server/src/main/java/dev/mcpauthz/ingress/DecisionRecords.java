@@ -32,6 +32,9 @@ final class DecisionRecords {
     if (p != null) {
       b.setSubject(nz(p.subject())).setIssuer(nz(p.issuer())).setClientId(nz(p.clientId()));
     }
+    if (d.policy() != null) {
+      b.setPolicyVersion(d.policy().version()).setPolicyRule(d.policy().ruleId());
+    }
     McpRequest r = d.request();
     if (r != null) {
       b.setProtocolVersion(r.protocolVersion()).setMcpMethod(nz(r.method())).setMcpName(nz(r.name()));
@@ -57,6 +60,8 @@ final class DecisionRecords {
     put(s, "mcp_name", r.getMcpName());
     put(s, "protocol_version", r.getProtocolVersion());
     put(s, "upstream_provider", r.getUpstreamProvider());
+    put(s, "policy_version", r.getPolicyVersion());
+    put(s, "policy_rule", r.getPolicyRule());
     if (r.getUpstreamInjected()) {
       s.putFields("upstream_injected", Value.newBuilder().setBoolValue(true).build());
     }

@@ -77,6 +77,18 @@ public final class EnvoyCheckContext implements CheckContext {
   }
 
   @Override
+  public Map<String, String> headers() {
+    if (!headers.isEmpty() || !http.hasHeaderMap()) {
+      return headers;
+    }
+    Map<String, String> raw = new java.util.LinkedHashMap<>();
+    for (HeaderValue h : http.getHeaderMap().getHeadersList()) {
+      raw.merge(h.getKey(), h.getRawValue().isEmpty() ? h.getValue() : h.getRawValue().toStringUtf8(), (a, b) -> a + "," + b);
+    }
+    return raw;
+  }
+
+  @Override
   public String contextExtension(String key) {
     return extensions.get(key);
   }

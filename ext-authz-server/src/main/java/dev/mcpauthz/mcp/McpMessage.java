@@ -8,8 +8,16 @@ import com.fasterxml.jackson.databind.JsonNode;
  * @param id the request id as sent (string or number node), null for notifications and when absent
  * @param method the JSON-RPC method, null for responses
  * @param name {@code params.name} (tools/call, prompts/get) or {@code params.uri} (resources/read)
+ * @param arguments {@code params.arguments} (tools/call, prompts/get), kept only when the parser was
+ *     asked to (a per-tool policy reads them) and they fit its size limit; else null
+ * @param argumentsTooLarge true when {@code params.arguments} was present but over the limit (so a
+ *     policy condition on {@code args} fails closed instead of seeing nothing)
  */
-public record McpMessage(JsonNode id, String method, String name) {
+public record McpMessage(JsonNode id, String method, String name, JsonNode arguments, boolean argumentsTooLarge) {
+  public McpMessage(JsonNode id, String method, String name) {
+    this(id, method, name, null, false);
+  }
+
   public boolean isRequest() {
     return method != null && id != null;
   }

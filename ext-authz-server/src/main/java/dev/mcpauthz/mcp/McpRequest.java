@@ -28,6 +28,11 @@ public record McpRequest(
     return !batch && messages.size() == 1 ? messages.get(0).id() : null;
   }
 
+  /** {@code params.arguments} of a non-batch request when the parser kept them, else null. */
+  public JsonNode singleArguments() {
+    return !batch && messages.size() == 1 ? messages.get(0).arguments() : null;
+  }
+
   public McpRequest withProblem(McpProblem p) {
     return new McpRequest(protocolVersion, method, name, messages, batch, bodyIncomplete, p);
   }

@@ -19,17 +19,30 @@ import java.util.List;
  * {@code params.name|uri} and skips the rest, so a 4 KiB tools/call costs no tree allocation.
  * Duplicate keys are rejected: a body with two {@code method} members could be read differently by
  * the gateway and the server (parser differential).
+ *
+ * <p>{@code params.arguments} is kept as a tree only when {@link #parse(HttpFacts, boolean)} is asked
+ * to (a per-tool policy condition reads {@code args}); it is bounded by the same depth and body
+ * limits, plus {@code maxArgumentsBytes}.
  */
 public final class McpRequestParser {
   static final String H_PROTOCOL_VERSION = "mcp-protocol-version";
   static final String H_METHOD = "mcp-method";
   static final String H_NAME = "mcp-name";
 
+  private static final com.fasterxml.jackson.databind.ObjectMapper TREES = new com.fasterxml.jackson.databind.ObjectMapper();
+
   private final JsonFactory json;
   private final int maxBodyBytes;
+  private final int maxArgumentsBytes;
 
   public McpRequestParser(int maxJsonDepth, int maxBodyBytes) {
+    this(maxJsonDepth, maxBodyBytes, 64 * 1024);
+  }
+
+  /** @param maxArgumentsBytes larger {@code params.arguments} are not kept (flagged too large instead) */
+  public McpRequestParser(int maxJsonDepth, int maxBodyBytes, int maxArgumentsBytes) {
     this.maxBodyBytes = maxBodyBytes;
+    this.maxArgumentsBytes = maxArgumentsBytes;
     this.json =
         JsonFactory.builder()
             .streamReadConstraints(
@@ -43,6 +56,11 @@ public final class McpRequestParser {
   }
 
   public McpRequest parse(HttpFacts http) {
+    return parse(http, false);
+  }
+
+  /** @param keepArguments keep {@code params.arguments} of each message (for policy conditions) */
+  public McpRequest parse(HttpFacts http, boolean keepArguments) {
     String version = http.header(H_PROTOCOL_VERSION);
     if (version == null || version.isEmpty()) {
       version = ProtocolVersion.DEFAULT;
@@ -90,7 +108,7 @@ public final class McpRequestParser {
             return failed(version, headerMethod, headerName, messages, true,
                 McpProblem.invalidRequest("every element of a JSON-RPC batch must be an object"));
           }
-          McpProblem elementProblem = readMessage(p, messages);
+          McpProblem elementProblem = readMessage(p, messages, keepArguments ? maxArgumentsBytes : -1);
           if (elementProblem != null) {
             return failed(version, headerMethod, headerName, messages, true, elementProblem);
           }
@@ -100,7 +118,7 @@ public final class McpRequestParser {
               McpProblem.invalidRequest("empty JSON-RPC batch"));
         }
       } else if (t == JsonToken.START_OBJECT) {
-        McpProblem messageProblem = readMessage(p, messages);
+        McpProblem messageProblem = readMessage(p, messages, keepArguments ? maxArgumentsBytes : -1);
         if (messageProblem != null) {
           return failed(version, headerMethod, headerName, messages, false, messageProblem);
         }
@@ -188,13 +206,19 @@ public final class McpRequestParser {
     };
   }
 
-  /** Reads one JSON-RPC object (parser positioned on START_OBJECT); returns a problem or null. */
-  private static McpProblem readMessage(JsonParser p, List<McpMessage> out) throws IOException {
+  /**
+   * Reads one JSON-RPC object (parser positioned on START_OBJECT); returns a problem or null.
+   *
+   * @param argumentsLimit keep {@code params.arguments} up to this many bytes/chars; -1 to skip them
+   */
+  private static McpProblem readMessage(JsonParser p, List<McpMessage> out, int argumentsLimit) throws IOException {
     String jsonrpc = null;
     JsonNode id = null;
     String method = null;
     String name = null;
     String uri = null;
+    JsonNode arguments = null;
+    boolean argumentsTooLarge = false;
     boolean result = false;
     JsonToken t;
     while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
@@ -223,6 +247,15 @@ public final class McpRequestParser {
                 name = p.getText();
               } else if (pv == JsonToken.VALUE_STRING && pf.equals("uri")) {
                 uri = p.getText();
+              } else if (argumentsLimit >= 0 && pf.equals("arguments")) {
+                long start = offset(p.currentTokenLocation());
+                JsonNode tree = TREES.readTree(p);
+                long size = offset(p.currentLocation()) - start;
+                if (size > argumentsLimit) {
+                  argumentsTooLarge = true;
+                } else {
+                  arguments = tree;
+                }
               } else {
                 p.skipChildren();
               }
@@ -252,8 +285,13 @@ public final class McpRequestParser {
       return McpProblem.invalidRequest("a JSON-RPC request needs a method");
     }
     String target = method != null && method.equals("resources/read") ? uri : name;
-    out.add(new McpMessage(id, method, target));
+    out.add(new McpMessage(id, method, target, arguments, argumentsTooLarge));
     return null;
+  }
+
+  private static long offset(com.fasterxml.jackson.core.JsonLocation loc) {
+    long bytes = loc.getByteOffset();
+    return bytes >= 0 ? bytes : loc.getCharOffset();
   }
 
   private static JsonNode idNode(JsonParser p, JsonToken v) throws IOException {

@@ -40,6 +40,8 @@ public final class DecisionLog {
         kv("mcp_method", r.getMcpMethod()),
         kv("mcp_name", r.getMcpName()),
         kv("protocol_version", r.getProtocolVersion()),
+        kv("policy_version", r.getPolicyVersion()),
+        kv("policy_rule", r.getPolicyRule()),
         kv("duration_us", nanos / 1000));
   }
 }

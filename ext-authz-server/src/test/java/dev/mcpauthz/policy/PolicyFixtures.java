@@ -1,0 +1,74 @@
+package dev.mcpauthz.policy;
+
+import dev.mcpauthz.testing.AuthzHarness;
+import dev.mcpauthz.testing.TestIssuer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/** Shared set-up of the policy tests: the example policy, a harness config that uses a policy directory. */
+final class PolicyFixtures {
+  /** examples/policies (tests run in ext-authz-server/). */
+  static final Path EXAMPLES = Path.of("..", "examples", "policies").toAbsolutePath().normalize();
+  static final Path EXAMPLE_CASES = Path.of("..", "examples", "policy-tests").toAbsolutePath().normalize();
+
+  private PolicyFixtures() {}
+
+  /**
+   * The harness's default config plus a policy directory and an upstream credential for the
+   * {@code github} server (so rules may name upstream_scopes; no vault runs in these tests).
+   */
+  static String yaml(TestIssuer issuer, Path policyDir) {
+    return AuthzHarness.defaultYaml(issuer)
+        .replace("logging: {decisions: denied}", "logging: {decisions: all}")
+        .replace("    required_scopes: [mcp:tools]\n",
+            "    required_scopes: [mcp:tools]\n    upstream: {provider: gh, scopes: [read:user]}\n")
+        + """
+        providers:
+          - id: gh
+            client_id: mcp-authz
+            client_secret: s3cret
+            token_endpoint: http://127.0.0.1:1/token
+        vault:
+          keys: [{id: k1, secret: MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=}]
+        policy: {dir: %s, watch: false}
+        """.formatted(policyDir);
+  }
+
+  /** A fresh temp directory holding a copy of the example GitHub policy. */
+  static Path copyOfExamples(Path tmp) {
+    try {
+      Path dir = Files.createDirectories(tmp.resolve("policies"));
+      Files.copy(EXAMPLES.resolve("github.yaml"), dir.resolve("github.yaml"));
+      return dir;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static void write(Path file, String text) {
+    try {
+      Files.writeString(file, text);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Compiles policy text for one server (any server id accepted). */
+  static ServerPolicy compile(String server, String yaml) {
+    return PolicyCompiler.compile(List.of(new PolicySource(server + ".yaml", yaml)), PolicyEnvironment.ANY, 1)
+        .forServer(server);
+  }
+
+  static PolicyInput input(String method, String name, Map<String, ?> claims, String argsJson) {
+    try {
+      var args = argsJson == null ? null : new com.fasterxml.jackson.databind.ObjectMapper().readTree(argsJson);
+      return PolicyInput.of("github", method, name, () -> claims, Map::of, args, false);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}
