@@ -96,7 +96,8 @@ public final class ClusterMember implements AutoCloseable {
         .setBackupCount(vault.backupCount())
         .setAsyncBackupCount(0)
         .setInMemoryFormat(InMemoryFormat.BINARY)
-        .setNearCacheConfig(near);
+        .setNearCacheConfig(near)
+        .setPerEntryStatsEnabled(true); // last-update time, needed by the merge policy
     // After a split brain heals, the most recently written record (the latest rotation) wins (ADR 0005).
     map.getMergePolicyConfig().setPolicy(LatestUpdateMergePolicy.class.getName());
     return map;
