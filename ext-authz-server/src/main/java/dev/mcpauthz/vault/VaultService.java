@@ -88,6 +88,8 @@ public final class VaultService implements AutoCloseable {
   public CompletableFuture<VaultLookup> credentialFor(
       CredentialKey key, AuthzConfig.Upstream upstream, List<String> neededScopes, String decisionId) {
     Need need = Need.of(upstream, neededScopes);
+    // One Check is judged as of its arrival: a token refreshed while it waited is fresh for it.
+    long now = rt.clock().millis();
     long deadline = System.nanoTime() + waitTimeout.toNanos();
     CompletableFuture<VaultRecord> read;
     try {
@@ -96,9 +98,9 @@ public final class VaultService implements AutoCloseable {
       return done(unavailable(1, "vault_unreachable"));
     }
     if (read.isDone() && !read.isCompletedExceptionally()) {
-      return judge(key, need, read.join(), decisionId, deadline, 0); // near-cache hit: no network hop
+      return judge(key, need, read.join(), decisionId, now, deadline, 0); // near-cache hit: no network hop
     }
-    return read.thenComposeAsync(r -> judge(key, need, r, decisionId, deadline, 0), rt.executor())
+    return read.thenComposeAsync(r -> judge(key, need, r, decisionId, now, deadline, 0), rt.executor())
         .exceptionally(e -> unavailable(1, "vault_unreachable"));
   }
 
@@ -140,12 +142,11 @@ public final class VaultService implements AutoCloseable {
   }
 
   private CompletableFuture<VaultLookup> judge(
-      CredentialKey key, Need need, VaultRecord r, String decisionId, long deadline, int round) {
+      CredentialKey key, Need need, VaultRecord r, String decisionId, long now, long deadline, int round) {
     VaultLookup.ConsentNeeded consent = ConsentRules.check(r, need);
     if (consent != null) {
       return done(counted(consent));
     }
-    long now = rt.clock().millis();
     if (now < r.expiresAt()) {
       // Refresh-ahead (issue 3 item 3): keep serving the current token, refresh in the background.
       if (r.refreshable() && now >= window.refreshAt(r) && activeBackoff(key, now) == null) {
@@ -167,17 +168,18 @@ public final class VaultService implements AutoCloseable {
       return done(unavailable(1, round >= MAX_ROUNDS ? "refresh_race" : "refresh_timeout"));
     }
     return join(key, r, decisionId)
-        .thenCompose(res -> afterRefresh(key, need, r, res, decisionId, deadline, round))
+        .thenCompose(res -> afterRefresh(key, need, r, res, decisionId, now, deadline, round))
         .completeOnTimeout(unavailable(retryAfterSeconds(Duration.ofMillis(rt.leaseMillis())), "refresh_timeout"),
             remaining, TimeUnit.NANOSECONDS);
   }
 
   private CompletableFuture<VaultLookup> afterRefresh(CredentialKey key, Need need, VaultRecord seen,
-      RefreshCycle.Result res, String decisionId, long deadline, int round) {
+      RefreshCycle.Result res, String decisionId, long now, long deadline, int round) {
     return switch (res) {
       case RefreshCycle.Result.Current c when c.record() == null -> done(counted(ConsentRules.check(null, need)));
       case RefreshCycle.Result.Current c ->
-          judge(key, need, c.record().version() >= seen.version() ? c.record() : seen, decisionId, deadline, round + 1);
+          judge(key, need, c.record().version() >= seen.version() ? c.record() : seen, decisionId, now, deadline,
+              round + 1);
       // Transient (issue 3 item 5): 503 with Retry-After, never consent.
       case RefreshCycle.Result.Failed f -> done(unavailable(retryAfterSeconds(f.retryAfter()), f.reason()));
       case RefreshCycle.Result.Unreadable u -> done(counted(ConsentRules.check(null, need)));
