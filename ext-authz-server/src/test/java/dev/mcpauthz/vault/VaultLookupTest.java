@@ -87,9 +87,16 @@ class VaultLookupTest {
     TokenGrant g = consent(key("alice"), List.of("repo:read"), Duration.ofMinutes(20));
     assertThat(lookup(key("alice"), List.of())).isEqualTo(
         new VaultLookup.Granted(g.accessToken(), g.expiresAt(), 1));
-    CompletableFuture<VaultLookup> hit = vault.credentialFor(key("alice"), UPSTREAM, List.of(), decisionId());
-    assertThat(hit).isDone();
-    assertThat(((VaultLookup.Granted) hit.join()).accessToken()).isEqualTo(g.accessToken());
+    // The store's near-cache invalidation travels asynchronously and may evict the first cached
+    // copy; once it has, the entry stays cached and every lookup is answered on the caller's thread.
+    int consecutiveHits = 0;
+    for (int i = 0; i < 200 && consecutiveHits < 50; i++) {
+      CompletableFuture<VaultLookup> f = vault.credentialFor(key("alice"), UPSTREAM, List.of(), decisionId());
+      consecutiveHits = f.isDone() ? consecutiveHits + 1 : 0;
+      assertThat(((VaultLookup.Granted) await(f)).accessToken()).isEqualTo(g.accessToken());
+    }
+    assertThat(consecutiveHits).isEqualTo(50);
+    assertThat(map(cluster.member(0)).getLocalMapStats().getNearCacheStats().getHits()).isGreaterThanOrEqualTo(50);
     assertThat(idp.calls()).isZero();
   }
 
