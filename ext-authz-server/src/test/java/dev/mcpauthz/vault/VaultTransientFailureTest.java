@@ -91,6 +91,27 @@ class VaultTransientFailureTest {
   }
 
   @Test
+  void refreshSlowerThanTheWaitTimeoutAnswers503AndTheTokenArrivesLater() {
+    VaultService impatient = new VaultService(cluster.member(0),
+        VaultTestCluster.vaultConfig(Duration.ofSeconds(10), Duration.ofMillis(300)), VaultTestCluster.ring(), idp,
+        new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), clock);
+    try {
+      clock.advance(Duration.ofMinutes(21));
+      KeycloakLikeRefresher.Gate gate = idp.holdNext();
+      assertThat(await(impatient.credentialFor(alice, UPSTREAM, List.of(), decisionId())))
+          .isEqualTo(new VaultLookup.Unavailable(10, "refresh_timeout"));
+      VaultLookupTest.awaitLatch(gate);
+      gate.release();
+      await(awaitRecord(cluster.member(0), alice, r -> r.version() == 2));
+      assertThat(await(impatient.credentialFor(alice, UPSTREAM, List.of(), decisionId())))
+          .isEqualTo(new VaultLookup.Granted(idp.lastAccessToken(), clock.instant().plus(Duration.ofMinutes(20)), 2));
+      assertThat(idp.calls()).isEqualTo(1);
+    } finally {
+      impatient.close();
+    }
+  }
+
+  @Test
   void revokedRefreshTokenAsksForConsentAndStaysRevoked() {
     clock.advance(Duration.ofMinutes(21));
     idp.answerNext(req -> new RefreshOutcome.Revoked("invalid_grant", null));
