@@ -81,6 +81,25 @@ class VaultClusterConfigTest {
   }
 
   @Test
+  void relativeKeyFilesAndClusterConfigFileResolveAgainstTheConfigFile(@org.junit.jupiter.api.io.TempDir Path dir)
+      throws Exception {
+    Files.writeString(dir.resolve("k1.key"), VaultTestCluster.KEY_1);
+    Files.copy(DIR.resolve("hazelcast-tcp.yaml"), dir.resolve("hz.yaml"));
+    AuthzConfig config = dev.mcpauthz.config.ConfigLoader.parse("""
+        issuers: [{id: idp, issuer: "https://idp.example.test", jwks_uri: "https://idp.example.test/jwks"}]
+        servers: [{id: s, resource: "https://mcp.example.test/mcp"}]
+        cluster: {config_file: hz.yaml}
+        vault:
+          keys: [{id: k1, secret_file: k1.key}]
+        """, "t.yaml", java.util.Map.of(), dir);
+    assertThat(config.vault().keys().getFirst().secretFile()).isEqualTo(dir.resolve("k1.key"));
+    assertThat(config.cluster().configFile()).isEqualTo(dir.resolve("hz.yaml"));
+    // Wiring needs no base directory after validation.
+    assertThat(KeyRing.fromConfig(config.vault(), null).primaryId()).isEqualTo("k1");
+    assertThat(ClusterMember.memberConfig(config.cluster(), config.vault(), null).getClusterName()).isEqualTo("mcp-authz");
+  }
+
+  @Test
   void memberConfigFromClusterKeysIsLoopbackTcpIpWithoutMulticast() throws Exception {
     AuthzConfig.Cluster cluster = new AuthzConfig.Cluster("prod", null, 5801,
         List.of("127.0.0.1:5801", "127.0.0.1:5802"), null, null);
