@@ -167,10 +167,18 @@ public final class VaultService implements AutoCloseable {
     if (round >= MAX_ROUNDS || remaining <= 0) {
       return done(unavailable(1, round >= MAX_ROUNDS ? "refresh_race" : "refresh_timeout"));
     }
-    return join(key, r, decisionId)
+    // vault.wait_timeout (issue 3 item 3): a Check waits for the refresh in flight, then gets 503.
+    VaultLookup timedOut = new VaultLookup.Unavailable(retryAfterSeconds(Duration.ofMillis(rt.leaseMillis())),
+        "refresh_timeout");
+    CompletableFuture<VaultLookup> waiting = join(key, r, decisionId)
         .thenCompose(res -> afterRefresh(key, need, r, res, decisionId, now, deadline, round))
-        .completeOnTimeout(unavailable(retryAfterSeconds(Duration.ofMillis(rt.leaseMillis())), "refresh_timeout"),
-            remaining, TimeUnit.NANOSECONDS);
+        .completeOnTimeout(timedOut, remaining, TimeUnit.NANOSECONDS);
+    waiting.thenAccept(v -> {
+      if (v == timedOut) {
+        rt.metrics().lookup("unavailable");
+      }
+    });
+    return waiting;
   }
 
   private CompletableFuture<VaultLookup> afterRefresh(CredentialKey key, Need need, VaultRecord seen,

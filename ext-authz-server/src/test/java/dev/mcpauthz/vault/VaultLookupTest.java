@@ -151,6 +151,9 @@ class VaultLookupTest {
     }
     assertThat(idp.calls()).isEqualTo(1);
     assertThat(cluster.attempts("success")).isEqualTo(1);
+    assertThat(cluster.meters.get(0).find("mcp.authz.vault.lookups").tag("result", "granted").counter().count())
+        .isEqualTo(20);
+    assertThat(cluster.meters.get(0).find("mcp.authz.vault.lookups").tag("result", "unavailable").counter()).isNull();
   }
 
   @Test

@@ -92,9 +92,10 @@ class VaultTransientFailureTest {
 
   @Test
   void refreshSlowerThanTheWaitTimeoutAnswers503AndTheTokenArrivesLater() {
+    var meters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
     VaultService impatient = new VaultService(cluster.member(0),
         VaultTestCluster.vaultConfig(Duration.ofSeconds(10), Duration.ofMillis(300)), VaultTestCluster.ring(), idp,
-        new io.micrometer.core.instrument.simple.SimpleMeterRegistry(), clock);
+        meters, clock);
     try {
       clock.advance(Duration.ofMinutes(21));
       KeycloakLikeRefresher.Gate gate = idp.holdNext();
@@ -106,6 +107,8 @@ class VaultTransientFailureTest {
       assertThat(await(impatient.credentialFor(alice, UPSTREAM, List.of(), decisionId())))
           .isEqualTo(new VaultLookup.Granted(idp.lastAccessToken(), clock.instant().plus(Duration.ofMinutes(20)), 2));
       assertThat(idp.calls()).isEqualTo(1);
+      assertThat(meters.find("mcp.authz.vault.lookups").tag("result", "unavailable").counter().count()).isEqualTo(1);
+      assertThat(meters.find("mcp.authz.vault.lookups").tag("result", "granted").counter().count()).isEqualTo(1);
     } finally {
       impatient.close();
     }
