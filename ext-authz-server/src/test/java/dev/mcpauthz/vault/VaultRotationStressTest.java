@@ -96,8 +96,6 @@ class VaultRotationStressTest {
     // A caller that keeps meeting records expired by the test's racing clock gives up with 503
     // (never consent) after a few rounds; rare.
     assertThat(unavailable.get()).isLessThan(granted.get() / 100);
-    System.out.printf("rotation stress: rotations=%d granted=%d unavailable=%d%n", idp.rotations(), granted.get(),
-        unavailable.get());
     // Every rotation was written (none fenced, none lost): version = consent + rotations.
     await(awaitRecord(cluster.member(0), alice, r -> r.version() == 1 + idp.rotations()));
     assertThat(cluster.counterSum("mcp.authz.vault.refresh.fenced")).isZero();
