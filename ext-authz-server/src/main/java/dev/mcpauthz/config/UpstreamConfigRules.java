@@ -55,6 +55,18 @@ final class UpstreamConfigRules {
     positive(p.circuitBreaker().openFor(), src, key + ".circuit_breaker.open_for");
   }
 
+  /** The provider with client_secret_file and private_key_file resolved against the config file's directory. */
+  static AuthzConfig.Provider resolveFiles(AuthzConfig.Provider p, Path baseDir) {
+    if (baseDir == null) {
+      return p;
+    }
+    return new AuthzConfig.Provider(p.id(), p.displayName(), p.profile(), p.issuer(), p.discovery(),
+        p.authorizationEndpoint(), p.tokenEndpoint(), p.revocationEndpoint(), p.clientId(), p.clientSecret(),
+        p.clientSecretFile() == null ? null : baseDir.resolve(p.clientSecretFile()),
+        p.privateKeyFile() == null ? null : baseDir.resolve(p.privateKeyFile()),
+        p.clientAuth(), p.sendResource(), p.timeout(), p.retry(), p.circuitBreaker());
+  }
+
   static void cluster(AuthzConfig.Cluster c, String src, Path baseDir) {
     ConfigValidator.port(c.port(), src, "cluster.port");
     if (c.configFile() != null) {
