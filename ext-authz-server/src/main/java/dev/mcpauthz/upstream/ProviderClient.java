@@ -125,6 +125,15 @@ public final class ProviderClient implements TokenRefresher {
   private record Done(Attempt attempt, int attempts) {}
 
   private CompletableFuture<Done> run(Operation op) {
+    try {
+      return guarded(op);
+    } catch (RuntimeException e) { // the contract: outcomes, never exceptions
+      breaker.onFailure(); // never leave a half-open probe slot taken
+      return CompletableFuture.completedFuture(internalError(op, e, 0));
+    }
+  }
+
+  private CompletableFuture<Done> guarded(Operation op) {
     CircuitBreaker.Permit permit = breaker.tryAcquire();
     if (!permit.allowed()) {
       ctx.metrics().request(id(), op.grantType(), "failed", "circuit_open");

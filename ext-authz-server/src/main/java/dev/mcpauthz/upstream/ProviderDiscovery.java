@@ -11,7 +11,6 @@ import java.net.URISyntaxException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicReference;
@@ -135,9 +134,5 @@ final class ProviderDiscovery {
       t = t.getCause();
     }
     return t;
-  }
-
-  Duration timeout() {
-    return config.timeout();
   }
 }
