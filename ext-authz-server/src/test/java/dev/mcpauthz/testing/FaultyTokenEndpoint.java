@@ -23,6 +23,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.Function;
 
 /**
  * A scriptable OAuth token endpoint: a real HTTP/1.1 server on 127.0.0.1 (ephemeral port) for tests
@@ -30,8 +31,8 @@ import java.util.concurrent.Executors;
  *
  * <ul>
  *   <li>{@link #enqueue} scripts the next responses of {@code POST /token}, one per call, in order;
- *       when the script is empty, {@link #otherwise} answers (default: 500, so an unexpected extra
- *       call shows up as a failure). A {@link Reply} is a status, body and headers, or a closed
+ *       when the script is empty, {@link #otherwise} answers, with a fixed reply or one computed
+ *       from the request (default: 500, so an unexpected extra call shows up as a failure). A {@link Reply} is a status, body and headers, or a closed
  *       connection; any reply can be {@linkplain Reply#heldBy held} by a {@link Gate} the test opens.
  *   <li>Every token request is recorded (headers, raw body, form parameters, arrival time) and
  *       counted; {@link #calls()} is the number of token requests that arrived.
@@ -138,7 +139,7 @@ public final class FaultyTokenEndpoint implements AutoCloseable {
   private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
   private final Clock clock;
   private final Queue<Reply> script = new ConcurrentLinkedQueue<>();
-  private volatile Reply otherwise = Reply.error(500, "server_error", "unscripted call");
+  private volatile Function<Recorded, Reply> otherwise = r -> Reply.error(500, "server_error", "unscripted call");
   private final List<Recorded> requests = new CopyOnWriteArrayList<>();
   private final List<String> metadataRequests = new CopyOnWriteArrayList<>();
   private final Map<String, String> metadata = new ConcurrentHashMap<>();
@@ -192,7 +193,16 @@ public final class FaultyTokenEndpoint implements AutoCloseable {
   }
 
   public FaultyTokenEndpoint otherwise(Reply reply) {
-    this.otherwise = reply;
+    this.otherwise = r -> reply;
+    return this;
+  }
+
+  /**
+   * Computes the answer from the request when the script is empty, e.g. a rotating refresh-token
+   * server that refuses reused tokens. Called concurrently: keep it thread-safe.
+   */
+  public FaultyTokenEndpoint otherwise(Function<Recorded, Reply> responder) {
+    this.otherwise = responder;
     return this;
   }
 
@@ -259,10 +269,11 @@ public final class FaultyTokenEndpoint implements AutoCloseable {
       }
       Map<String, List<String>> headers = new LinkedHashMap<>();
       ex.getRequestHeaders().forEach((k, v) -> headers.put(k.toLowerCase(Locale.ROOT), List.copyOf(v)));
-      requests.add(new Recorded(clock.instant(), ex.getRequestMethod(), path, Map.copyOf(headers), body));
+      Recorded recorded = new Recorded(clock.instant(), ex.getRequestMethod(), path, Map.copyOf(headers), body);
+      requests.add(recorded);
       Reply reply = script.poll();
       if (reply == null) {
-        reply = otherwise;
+        reply = otherwise.apply(recorded);
       }
       if (reply.gate() != null) {
         gates.add(reply.gate());
