@@ -74,13 +74,12 @@ final class ProviderDiscovery {
   }
 
   private CompletableFuture<ProviderEndpoints> fetch() {
-    Issuer issuer = new Issuer(config.issuer());
     URI rfc8414;
     URI oidc;
     try {
-      rfc8414 = AuthorizationServerMetadata.resolveURL(issuer).toURI();
-      oidc = OIDCProviderMetadata.resolveURL(issuer).toURI();
-    } catch (GeneralException | URISyntaxException e) {
+      rfc8414 = rfc8414Url(URI.create(config.issuer()));
+      oidc = OIDCProviderMetadata.resolveURL(new Issuer(config.issuer())).toURI();
+    } catch (GeneralException | URISyntaxException | IllegalArgumentException e) {
       return CompletableFuture.failedFuture(new DiscoveryException("issuer is not a valid URL"));
     }
     return document(rfc8414).exceptionallyCompose(first -> {
@@ -89,6 +88,19 @@ final class ProviderDiscovery {
       }
       return document(oidc);
     });
+  }
+
+  /**
+   * RFC 8414 §3.1: the well-known suffix goes between the host and the issuer's path
+   * ({@code https://h/realms/x} → {@code https://h/.well-known/oauth-authorization-server/realms/x}).
+   * Nimbus' {@code AuthorizationServerMetadata.resolveURL} appends it instead, so it is built here.
+   */
+  static URI rfc8414Url(URI issuer) throws URISyntaxException {
+    String path = issuer.getRawPath() == null ? "" : issuer.getRawPath();
+    if (path.endsWith("/")) {
+      path = path.substring(0, path.length() - 1);
+    }
+    return new URI(issuer.getScheme() + "://" + issuer.getRawAuthority() + "/.well-known/oauth-authorization-server" + path);
   }
 
   private CompletableFuture<ProviderEndpoints> document(URI uri) {

@@ -80,7 +80,7 @@ public final class FaultyTokenEndpoint implements AutoCloseable {
   }
 
   /** A scripted answer. Immutable; the builder-style methods return copies. */
-  public record Reply(int status, String body, Map<String, String> headers, Gate gate, boolean closeConnection) {
+  public record Reply(int status, String body, Map<String, String> headers, Gate gate, boolean dropConnection) {
     public static Reply json(int status, String json) {
       return new Reply(status, json, Map.of("Content-Type", "application/json;charset=UTF-8"), null, false);
     }
@@ -126,12 +126,12 @@ public final class FaultyTokenEndpoint implements AutoCloseable {
     public Reply header(String name, String value) {
       Map<String, String> h = new LinkedHashMap<>(headers);
       h.put(name, value);
-      return new Reply(status, body, Collections.unmodifiableMap(h), gate, closeConnection);
+      return new Reply(status, body, Collections.unmodifiableMap(h), gate, dropConnection);
     }
 
     /** Answers only once the gate is opened (the request is recorded before it waits). */
     public Reply heldBy(Gate g) {
-      return new Reply(status, body, headers, g, closeConnection);
+      return new Reply(status, body, headers, g, dropConnection);
     }
   }
 
@@ -279,7 +279,7 @@ public final class FaultyTokenEndpoint implements AutoCloseable {
         gates.add(reply.gate());
         reply.gate().pass();
       }
-      if (reply.closeConnection()) {
+      if (reply.dropConnection()) {
         return; // closing the exchange before sending headers drops the connection
       }
       write(ex, reply);

@@ -92,6 +92,16 @@ class ProviderDiscoveryTest {
   }
 
   @Test
+  void rfc8414InsertsTheWellKnownSuffixBeforeTheIssuerPath() throws Exception {
+    assertThat(ProviderDiscovery.rfc8414Url(URI.create("https://kc.example.com/realms/mcp")))
+        .isEqualTo(URI.create("https://kc.example.com/.well-known/oauth-authorization-server/realms/mcp"));
+    assertThat(ProviderDiscovery.rfc8414Url(URI.create("https://login.example.com")))
+        .isEqualTo(URI.create("https://login.example.com/.well-known/oauth-authorization-server"));
+    assertThat(ProviderDiscovery.rfc8414Url(URI.create("https://login.example.com:8443/")))
+        .isEqualTo(URI.create("https://login.example.com:8443/.well-known/oauth-authorization-server"));
+  }
+
+  @Test
   void configuredEndpointsWinOverDiscoveredOnes() throws Exception {
     try (ProviderTestKit kit = new ProviderTestKit()) {
       kit.endpoint.publishRfc8414(kit.endpoint.issuer());
