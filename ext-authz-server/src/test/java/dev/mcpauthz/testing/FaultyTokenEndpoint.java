@@ -39,7 +39,8 @@ import java.util.function.Function;
  *   <li>Discovery: {@link #publishRfc8414} serves RFC 8414 metadata at the path-inserted URL of
  *       {@link #issuer()} ({@code /.well-known/oauth-authorization-server/realms/test}),
  *       {@link #publishOidc} OIDC metadata at {@code /realms/test/.well-known/openid-configuration};
- *       unpublished documents answer 404. Metadata requests are counted separately.
+ *       unpublished documents answer 404. Metadata requests are counted separately and can be
+ *       {@linkplain #holdMetadata held}.
  * </ul>
  *
  * Closing the server opens every gate still holding a request.
@@ -144,6 +145,7 @@ public final class FaultyTokenEndpoint implements AutoCloseable {
   private final List<String> metadataRequests = new CopyOnWriteArrayList<>();
   private final Map<String, String> metadata = new ConcurrentHashMap<>();
   private final Set<Gate> gates = ConcurrentHashMap.newKeySet();
+  private volatile Gate metadataGate;
 
   private FaultyTokenEndpoint(Clock clock) throws IOException {
     this.clock = clock;
@@ -218,6 +220,15 @@ public final class FaultyTokenEndpoint implements AutoCloseable {
     return this;
   }
 
+  /** Holds every metadata request at {@code gate} until the test opens it (null: answer at once). */
+  public FaultyTokenEndpoint holdMetadata(Gate gate) {
+    this.metadataGate = gate;
+    if (gate != null) {
+      gates.add(gate);
+    }
+    return this;
+  }
+
   public FaultyTokenEndpoint unpublishMetadata() {
     metadata.clear();
     return this;
@@ -259,6 +270,10 @@ public final class FaultyTokenEndpoint implements AutoCloseable {
       String body = new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8);
       if (path.contains("/.well-known/")) {
         metadataRequests.add(path);
+        Gate gate = metadataGate;
+        if (gate != null) {
+          gate.pass();
+        }
         String doc = metadata.get(path);
         write(ex, doc == null ? Reply.status(404) : Reply.json(200, doc));
         return;

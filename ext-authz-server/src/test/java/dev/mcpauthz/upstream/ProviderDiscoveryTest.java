@@ -6,7 +6,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mcpauthz.testing.FaultyTokenEndpoint;
 import dev.mcpauthz.testing.FaultyTokenEndpoint.Reply;
+import dev.mcpauthz.testing.Gate;
 import java.net.URI;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 
 /** RFC 8414 first (path-inserted), then OIDC discovery; exact issuer; cached on success only. */
@@ -33,6 +38,28 @@ class ProviderDiscoveryTest {
       assertThat(kit.endpoint.calls()).isEqualTo(2);
       assertThat(client.authorizationEndpoint()).contains(kit.endpoint.authorizationEndpoint());
       assertThat(await(client.endpoints()).revocationEndpoint()).isEqualTo(kit.endpoint.revocationEndpoint());
+    }
+  }
+
+  @Test
+  void concurrentFirstCallsShareOneDiscovery() throws Exception {
+    try (ProviderTestKit kit = new ProviderTestKit()) {
+      Gate held = new Gate();
+      kit.endpoint.publishRfc8414(kit.endpoint.issuer()).holdMetadata(held);
+      kit.endpoint.otherwise(Reply.tokens("at", null, 60L, null));
+      ProviderClient client = discovering(kit);
+      List<CompletableFuture<RefreshOutcome>> calls = new ArrayList<>();
+      for (int i = 0; i < 20; i++) {
+        calls.add(client.refresh(refresh("rt-" + i)));
+      }
+      assertThat(held.awaitArrivals(1, Duration.ofSeconds(10))).isTrue();
+      assertThat(calls).noneMatch(CompletableFuture::isDone);
+      held.open();
+      for (CompletableFuture<RefreshOutcome> c : calls) {
+        assertThat(await(c)).isInstanceOf(RefreshOutcome.Refreshed.class);
+      }
+      assertThat(kit.endpoint.metadataRequests()).containsExactly(FaultyTokenEndpoint.RFC8414_PATH);
+      assertThat(kit.endpoint.calls()).isEqualTo(20);
     }
   }
 
