@@ -92,10 +92,8 @@ class KeycloakProviderClientTest {
 
     // The spent refresh token again: Keycloak's reuse detection answers invalid_grant.
     RefreshOutcome reused = await(client.refresh(refresh(first.refreshToken())));
-    assertThat(reused).isInstanceOfSatisfying(RefreshOutcome.Revoked.class, r -> {
-      assertThat(r.error()).isEqualTo("invalid_grant");
-      assertThat(r.providerCode()).isIn("refresh_token_reused", "stale_token", "token_not_active", "session_not_active");
-    });
+    // Keycloak 26: "Maximum allowed refresh token reuse exceeded"
+    assertThat(reused).isEqualTo(new RefreshOutcome.Revoked("invalid_grant", "refresh_token_reused"));
   }
 
   @Test
@@ -105,10 +103,7 @@ class KeycloakProviderClientTest {
     realm.revokeUserSessions("dave");
 
     RefreshOutcome outcome = await(client.refresh(refresh(tokens.refreshToken())));
-    assertThat(outcome).isInstanceOfSatisfying(RefreshOutcome.Revoked.class, r -> {
-      assertThat(r.error()).isEqualTo("invalid_grant");
-      assertThat(r.providerCode()).isIn("session_not_active", "token_not_active");
-    });
+    assertThat(outcome).isEqualTo(new RefreshOutcome.Revoked("invalid_grant", "session_not_active"));
   }
 
   @Test
