@@ -13,7 +13,6 @@ import java.net.ConnectException;
 import java.net.URI;
 import java.net.http.HttpConnectTimeoutException;
 import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.time.Instant;
@@ -186,7 +185,7 @@ public final class ProviderClient implements TokenRefresher {
     }
     Instant requestedAt = ctx.clock().instant();
     long t0 = System.nanoTime();
-    return ctx.http().sendAsync(request, HttpResponse.BodyHandlers.ofString())
+    return ctx.http().sendAsync(request, BoundedBody.handler(BoundedBody.MAX_BYTES))
         .handle((response, failure) -> {
           ctx.metrics().latency(id(), Duration.ofNanos(System.nanoTime() - t0));
           return failure != null
@@ -245,6 +244,9 @@ public final class ProviderClient implements TokenRefresher {
 
   private static Attempt transport(Throwable failure) {
     Throwable e = ProviderDiscovery.unwrap(failure);
+    if (e instanceof BoundedBody.TooLarge) {
+      return new Attempt.Broken("invalid_response", Duration.ofSeconds(30));
+    }
     if (e instanceof HttpConnectTimeoutException || e instanceof ConnectException) {
       return new Attempt.Transient("connect", null, 0);
     }

@@ -10,7 +10,6 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.atomic.AtomicReference;
@@ -106,7 +105,7 @@ final class ProviderDiscovery {
   private CompletableFuture<ProviderEndpoints> document(URI uri) {
     HttpRequest request = HttpRequest.newBuilder(uri).GET().timeout(config.timeout())
         .header("Accept", "application/json").build();
-    return http.sendAsync(request, HttpResponse.BodyHandlers.ofString()).thenApply(response -> {
+    return http.sendAsync(request, BoundedBody.handler(BoundedBody.MAX_BYTES)).thenApply(response -> {
       if (response.statusCode() != 200) {
         throw new DiscoveryException(uri + " answered " + response.statusCode());
       }

@@ -72,6 +72,19 @@ class ProviderRequestTest {
   }
 
   @Test
+  void oversizedResponsesAreRefusedUnread() throws Exception {
+    try (ProviderTestKit kit = new ProviderTestKit()) {
+      String huge = "{\"access_token\":\"" + "x".repeat(BoundedBody.MAX_BYTES) + "\",\"token_type\":\"Bearer\"}";
+      kit.endpoint.enqueue(Reply.json(200, huge));
+      assertThat(await(kit.client().refresh(refresh("rt")))).isInstanceOfSatisfying(RefreshOutcome.Failed.class, f -> {
+        assertThat(f.reason()).isEqualTo("invalid_response");
+        assertThat(f.attempts()).isEqualTo(1);
+      });
+      assertThat(kit.endpoint.calls()).isEqualTo(1);
+    }
+  }
+
+  @Test
   void codeExchangeSendsCodeVerifierRedirectUriAndResource() throws Exception {
     try (ProviderTestKit kit = new ProviderTestKit()) {
       kit.endpoint.enqueue(Reply.tokens("at", "rt", 600L, "openid"));
