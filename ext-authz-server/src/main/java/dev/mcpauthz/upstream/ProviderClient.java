@@ -21,6 +21,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -176,16 +178,18 @@ public final class ProviderClient implements TokenRefresher {
     if (!left.isPositive()) {
       return CompletableFuture.completedFuture(failed(op, "timeout", backoff.cap(n), n - 1));
     }
+    Duration timeout = min(config.timeout(), left);
     HttpRequest request;
     try {
-      request = toJdk(credentials.request(endpoint, op.grant().get(), op.resource(), op.scopes()),
-          min(config.timeout(), left));
+      request = toJdk(credentials.request(endpoint, op.grant().get(), op.resource(), op.scopes()), timeout);
     } catch (RuntimeException e) {
       return CompletableFuture.completedFuture(internalError(op, e, n - 1));
     }
     Instant requestedAt = ctx.clock().instant();
     long t0 = System.nanoTime();
     return ctx.http().sendAsync(request, BoundedBody.handler(BoundedBody.MAX_BYTES))
+        // The request timeout ends at the response headers; this bounds a trickling body too.
+        .orTimeout(timeout.toNanos(), TimeUnit.NANOSECONDS)
         .handle((response, failure) -> {
           ctx.metrics().latency(id(), Duration.ofNanos(System.nanoTime() - t0));
           return failure != null
@@ -250,7 +254,7 @@ public final class ProviderClient implements TokenRefresher {
     if (e instanceof HttpConnectTimeoutException || e instanceof ConnectException) {
       return new Attempt.Transient("connect", null, 0);
     }
-    if (e instanceof HttpTimeoutException) {
+    if (e instanceof HttpTimeoutException || e instanceof TimeoutException) {
       return new Attempt.Transient("timeout", null, 0);
     }
     if (e instanceof IOException) {

@@ -81,13 +81,14 @@ public final class FaultyTokenEndpoint implements AutoCloseable {
   }
 
   /** A scripted answer. Immutable; the builder-style methods return copies. */
-  public record Reply(int status, String body, Map<String, String> headers, Gate gate, boolean dropConnection) {
+  public record Reply(int status, String body, Map<String, String> headers, Gate gate, boolean dropConnection,
+      boolean stallBody) {
     public static Reply json(int status, String json) {
-      return new Reply(status, json, Map.of("Content-Type", "application/json;charset=UTF-8"), null, false);
+      return new Reply(status, json, Map.of("Content-Type", "application/json;charset=UTF-8"), null, false, false);
     }
 
     public static Reply form(int status, String formBody) {
-      return new Reply(status, formBody, Map.of("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"), null, false);
+      return new Reply(status, formBody, Map.of("Content-Type", "application/x-www-form-urlencoded; charset=utf-8"), null, false, false);
     }
 
     /** An RFC 6749 §5.1 success; null refresh token, expiresIn or scope are left out. */
@@ -111,7 +112,7 @@ public final class FaultyTokenEndpoint implements AutoCloseable {
     }
 
     public static Reply status(int status) {
-      return new Reply(status, "", Map.of(), null, false);
+      return new Reply(status, "", Map.of(), null, false, false);
     }
 
     /** 429 or 503 with {@code Retry-After} (delay-seconds or an HTTP-date). */
@@ -121,18 +122,23 @@ public final class FaultyTokenEndpoint implements AutoCloseable {
 
     /** Reads the request, then closes the connection without any response. */
     public static Reply closeConnection() {
-      return new Reply(0, null, Map.of(), null, true);
+      return new Reply(0, null, Map.of(), null, true, false);
     }
 
     public Reply header(String name, String value) {
       Map<String, String> h = new LinkedHashMap<>(headers);
       h.put(name, value);
-      return new Reply(status, body, Collections.unmodifiableMap(h), gate, dropConnection);
+      return new Reply(status, body, Collections.unmodifiableMap(h), gate, dropConnection, stallBody);
     }
 
     /** Answers only once the gate is opened (the request is recorded before it waits). */
     public Reply heldBy(Gate g) {
-      return new Reply(status, body, headers, g, dropConnection);
+      return new Reply(status, body, headers, g, dropConnection, false);
+    }
+
+    /** Sends the headers and half the body at once, the rest only once the gate is opened (a trickle). */
+    public Reply bodyHeldBy(Gate g) {
+      return new Reply(status, body, headers, g, dropConnection, true);
     }
   }
 
@@ -292,6 +298,10 @@ public final class FaultyTokenEndpoint implements AutoCloseable {
       }
       if (reply.gate() != null) {
         gates.add(reply.gate());
+        if (reply.stallBody()) {
+          writeStalled(ex, reply);
+          return;
+        }
         reply.gate().pass();
       }
       if (reply.dropConnection()) {
@@ -308,6 +318,16 @@ public final class FaultyTokenEndpoint implements AutoCloseable {
     if (bytes.length > 0) {
       ex.getResponseBody().write(bytes);
     }
+  }
+
+  private static void writeStalled(HttpExchange ex, Reply reply) throws IOException {
+    reply.headers().forEach((k, v) -> ex.getResponseHeaders().add(k, v));
+    byte[] bytes = reply.body().getBytes(StandardCharsets.UTF_8);
+    ex.sendResponseHeaders(reply.status(), bytes.length);
+    ex.getResponseBody().write(bytes, 0, bytes.length / 2);
+    ex.getResponseBody().flush();
+    reply.gate().pass();
+    ex.getResponseBody().write(bytes, bytes.length / 2, bytes.length - bytes.length / 2);
   }
 
   @Override
