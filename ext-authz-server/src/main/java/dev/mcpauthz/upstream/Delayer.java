@@ -4,7 +4,6 @@ import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 
 /**
  * Completes a future after a delay without holding a thread. Retries are scheduled through it, so
@@ -18,12 +17,7 @@ public interface Delayer {
    * A delayer on a scheduler: the timer thread only hands the completion to {@code executor}, so
    * the next attempt (request signing included) never runs on the timer thread.
    */
-  static Delayer on(ScheduledExecutorService scheduler, Executor executor) {
-    return delay -> {
-      CompletableFuture<Void> done = new CompletableFuture<>();
-      scheduler.schedule(() -> executor.execute(() -> done.complete(null)),
-          Math.max(0, delay.toNanos()), TimeUnit.NANOSECONDS);
-      return done;
-    };
+  static ScheduledDelayer on(ScheduledExecutorService scheduler, Executor executor) {
+    return new ScheduledDelayer(scheduler, executor);
   }
 }

@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -147,7 +148,9 @@ public final class ProviderClient implements TokenRefresher {
             : CompletableFuture.completedFuture(discoveryFailed(op, failure)))
         .thenCompose(f -> f)
         .handle((done, failure) -> {
-          Done result = failure == null ? done : internalError(op, failure, 0);
+          Done result = failure == null ? done
+              : ProviderDiscovery.unwrap(failure) instanceof CancellationException ? failed(op, "shutdown", config.retry().maxBackoff(), 0)
+              : internalError(op, failure, 0);
           if (result.attempt() instanceof Attempt.Broken b) {
             breaker.onFailure();
             log.warn("token request failed provider={} grant={} reason={} attempts={} decision_id={}",

@@ -49,18 +49,18 @@ public final class ProviderRegistry implements AutoCloseable {
         .connectTimeout(connectTimeout)
         .executor(io)
         .build();
-    ProviderContext ctx = new ProviderContext(http, Delayer.on(scheduler, io), clock,
+    ScheduledDelayer delayer = Delayer.on(scheduler, io);
+    ProviderContext ctx = new ProviderContext(http, delayer, clock,
         () -> ThreadLocalRandom.current().nextDouble(), new ProviderMetrics(meters));
+    Runnable shutdown = () -> {
+      delayer.close(); // callers waiting for a retry get Failed("shutdown")
+      http.shutdownNow(); // calls in flight fail at once
+      io.shutdown();
+    };
     try {
-      return start(config.providers(), ctx, () -> {
-        scheduler.shutdownNow();
-        http.close();
-        io.shutdownNow();
-      });
+      return start(config.providers(), ctx, shutdown);
     } catch (RuntimeException e) {
-      scheduler.shutdownNow();
-      http.close();
-      io.shutdownNow();
+      shutdown.run();
       throw e;
     }
   }

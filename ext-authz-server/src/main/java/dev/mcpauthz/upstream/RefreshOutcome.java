@@ -22,7 +22,8 @@ public sealed interface RefreshOutcome {
    *
    * @param reason low-cardinality reason: timeout, connect, io (connection dropped), http_5xx,
    *     http_429, temporarily_unavailable, server_error, circuit_open, discovery,
-   *     invalid_response, invalid_request, client_misconfigured, provider_error, internal_error
+   *     invalid_response, invalid_request, client_misconfigured, provider_error, internal_error,
+   *     shutdown
    *     (docs/providers.md)
    * @param retryAfter how long the caller should wait, never null
    */

@@ -7,11 +7,16 @@ import dev.mcpauthz.config.AuthzConfig;
 import dev.mcpauthz.config.ConfigLoader;
 import dev.mcpauthz.testing.FaultyTokenEndpoint;
 import dev.mcpauthz.testing.FaultyTokenEndpoint.Reply;
+import dev.mcpauthz.testing.Gate;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /** The registry from a real configuration: one client per provider, dispatch by id, Prometheus names. */
@@ -73,6 +78,35 @@ class ProviderRegistryTest {
             .contains("mcp_authz_provider_token_request_duration_seconds_count{provider=\"github\"} 1")
             .contains("mcp_authz_provider_circuit_state{provider=\"keycloak\"} 0.0");
       }
+    }
+  }
+
+  @Test
+  void closingReleasesCallersWaitingForARetry() throws Exception {
+    try (FaultyTokenEndpoint github = FaultyTokenEndpoint.start(); FaultyTokenEndpoint keycloak = FaultyTokenEndpoint.start()) {
+      Gate answered = new Gate();
+      github.enqueue(Reply.retryAfter(503, "15").heldBy(answered)); // the retry would wait 15 s
+      AuthzConfig config = ConfigLoader.parse(yaml(github, keycloak), "test.yaml", Map.of(), null);
+      SimpleMeterRegistry meters = new SimpleMeterRegistry();
+      ProviderRegistry registry = ProviderRegistry.start(config, meters, Clock.systemUTC());
+      CompletableFuture<RefreshOutcome> pending = registry.refresher().refresh(new RefreshRequest("github", "rt", null, List.of(), "d"));
+      assertThat(answered.awaitArrivals(1, Duration.ofSeconds(10))).isTrue();
+      answered.open();
+      // the retry is counted just before its 15 s wait is scheduled
+      waitUntil(() -> meters.find("mcp.authz.provider.token.requests").tag("outcome", "retry").counter() != null);
+      registry.close();
+      assertThat(pending.get(10, TimeUnit.SECONDS)).isInstanceOfSatisfying(RefreshOutcome.Failed.class,
+          f -> assertThat(f.reason()).isEqualTo("shutdown"));
+      assertThat(github.calls()).isEqualTo(1);
+    }
+  }
+
+  /** A bounded wait for a condition another thread makes true (fails after 10 s). */
+  private static void waitUntil(java.util.function.BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!condition.getAsBoolean()) {
+      assertThat(System.nanoTime()).as("condition within 10 s").isLessThan(deadline);
+      Thread.sleep(5);
     }
   }
 }
