@@ -113,8 +113,7 @@ final class ErrorProfile {
     if (ENTRA_CLIENT.contains(aadsts)) {
       return new Attempt.Broken(CLIENT_MISCONFIGURED, MISCONFIGURED_RETRY_AFTER);
     }
-    Attempt fallback = standard(code, providerCode);
-    return fallback;
+    return standard(code, providerCode);
   }
 
   static Integer entraCode(String description, Map<String, Object> json) {
