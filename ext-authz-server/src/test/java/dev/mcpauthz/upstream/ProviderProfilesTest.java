@@ -148,6 +148,19 @@ class ProviderProfilesTest {
   }
 
   @Test
+  void githubRefusedCodeExchangeIsRejectedNotRetried() throws Exception {
+    try (ProviderTestKit kit = new ProviderTestKit()) {
+      kit.endpoint.enqueue(Reply.json(200, """
+          {"error":"bad_verification_code","error_description":"The code passed is incorrect or expired.",\
+          "error_uri":"https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/#bad-verification-code"}"""));
+      ExchangeOutcome outcome = await(kit.client(s -> s.profile = ProviderProfile.GITHUB).exchangeCode(
+          new CodeExchange("gh-code", "v".repeat(43), java.net.URI.create("https://authz.example.com/cb"), null, "d")));
+      assertThat(outcome).isEqualTo(new ExchangeOutcome.Rejected("invalid_grant", "bad_verification_code"));
+      assertThat(kit.endpoint.calls()).isEqualTo(1);
+    }
+  }
+
+  @Test
   void googleDoesNotRotateSoTheVaultKeepsTheOldRefreshToken() throws Exception {
     try (ProviderTestKit kit = new ProviderTestKit()) {
       kit.endpoint.enqueue(Reply.json(200, """

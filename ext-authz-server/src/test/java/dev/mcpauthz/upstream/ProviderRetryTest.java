@@ -48,6 +48,16 @@ class ProviderRetryTest {
   }
 
   @Test
+  void fullJitterStaysWithinZeroAndTheCap() {
+    Backoff b = new Backoff(Duration.ofMillis(100), Duration.ofSeconds(2), () -> java.util.concurrent.ThreadLocalRandom.current().nextDouble());
+    for (int n = 1; n <= 8; n++) {
+      for (int i = 0; i < 500; i++) {
+        assertThat(b.delay(n)).isGreaterThanOrEqualTo(Duration.ZERO).isLessThan(b.cap(n));
+      }
+    }
+  }
+
+  @Test
   void attemptsAreCapped() throws Exception {
     try (ProviderTestKit kit = new ProviderTestKit()) {
       kit.endpoint.otherwise(Reply.status(503));
