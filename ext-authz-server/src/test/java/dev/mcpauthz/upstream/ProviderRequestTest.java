@@ -44,6 +44,15 @@ class ProviderRequestTest {
   }
 
   @Test
+  void noRefreshTokenMeansConsentWithoutCallingTheProvider() throws Exception {
+    try (ProviderTestKit kit = new ProviderTestKit()) {
+      assertThat(await(kit.client().refresh(new RefreshRequest("upstream", null, RESOURCE, List.of(), "d"))))
+          .isEqualTo(new RefreshOutcome.Revoked("invalid_grant", "no_refresh_token"));
+      assertThat(kit.endpoint.calls()).isZero();
+    }
+  }
+
+  @Test
   void missingExpiresInScopeAndRefreshTokenStayNull() throws Exception {
     try (ProviderTestKit kit = new ProviderTestKit()) {
       kit.endpoint.enqueue(Reply.json(200, "{\"access_token\":\"at\",\"token_type\":\"Bearer\"}"));
