@@ -103,6 +103,7 @@ final class ConfigValidator {
       }
     }
     Set<String> providerIds = new HashSet<>();
+    List<AuthzConfig.Provider> providers = new ArrayList<>();
     for (int i = 0; i < c.providers().size(); i++) {
       String key = "providers[" + i + "]";
       AuthzConfig.Provider p = c.providers().get(i);
@@ -111,6 +112,7 @@ final class ConfigValidator {
         fail(src, key + ".id", "duplicate provider id '" + p.id() + "'");
       }
       UpstreamConfigRules.provider(p, src, key, baseDir);
+      providers.add(UpstreamConfigRules.resolveFiles(p, baseDir));
     }
     boolean anyUpstream = false;
     for (int i = 0; i < c.servers().size(); i++) {
@@ -135,7 +137,7 @@ final class ConfigValidator {
     AuthzConfig.Policy policy = policy(c.policy(), src, baseDir);
     return new AuthzConfig(
         c.grpc(), c.http(), c.limits(), c.routing(), c.identityHeaders(), c.logging(), cluster, vault,
-        issuers, c.providers(), c.servers(), policy);
+        issuers, providers, c.servers(), policy);
   }
 
   /** The policy files themselves are checked when the service starts (and by --check-config). */

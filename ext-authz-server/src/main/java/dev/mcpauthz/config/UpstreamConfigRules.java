@@ -20,6 +20,15 @@ final class UpstreamConfigRules {
     if (p.discovery() && (p.issuer() == null || p.issuer().isBlank())) {
       ConfigValidator.failAt(src, key + ".issuer", "required with discovery (RFC 8414 / OIDC discovery), or set token_endpoint");
     }
+    if (p.discovery()) {
+      issuerUri(p.issuer(), src, key + ".issuer");
+    }
+    if (p.authorizationEndpoint() != null) {
+      ConfigValidator.absoluteHttpUri(p.authorizationEndpoint(), src, key + ".authorization_endpoint");
+    }
+    if (p.revocationEndpoint() != null) {
+      ConfigValidator.absoluteHttpUri(p.revocationEndpoint(), src, key + ".revocation_endpoint");
+    }
     if (!p.discovery() && p.tokenEndpoint() == null) {
       ConfigValidator.failAt(src, key + ".token_endpoint", "required when discovery is false");
     }
@@ -54,6 +63,18 @@ final class UpstreamConfigRules {
       ConfigValidator.failAt(src, key + ".circuit_breaker.failure_threshold", "must be at least 1");
     }
     positive(p.circuitBreaker().openFor(), src, key + ".circuit_breaker.open_for");
+  }
+
+  /** The provider with client_secret_file and private_key_file resolved against the config file's directory. */
+  static AuthzConfig.Provider resolveFiles(AuthzConfig.Provider p, Path baseDir) {
+    if (baseDir == null) {
+      return p;
+    }
+    return new AuthzConfig.Provider(p.id(), p.displayName(), p.profile(), p.issuer(), p.discovery(),
+        p.authorizationEndpoint(), p.tokenEndpoint(), p.revocationEndpoint(), p.clientId(), p.clientSecret(),
+        p.clientSecretFile() == null ? null : baseDir.resolve(p.clientSecretFile()),
+        p.privateKeyFile() == null ? null : baseDir.resolve(p.privateKeyFile()),
+        p.clientAuth(), p.sendResource(), p.timeout(), p.retry(), p.circuitBreaker());
   }
 
   /** @return the section with {@code config_file} resolved against the config file's directory */
@@ -105,6 +126,21 @@ final class UpstreamConfigRules {
 
   private static Path resolve(Path file, Path baseDir) {
     return file == null || baseDir == null ? file : baseDir.resolve(file);
+  }
+
+  /** Discovery fetches metadata from the issuer URL, so it must be https (http on loopback). */
+  private static void issuerUri(String issuer, String src, String key) {
+    java.net.URI uri;
+    try {
+      uri = java.net.URI.create(issuer);
+    } catch (IllegalArgumentException e) {
+      ConfigValidator.failAt(src, key, "not a URI: '" + issuer + "'");
+      return;
+    }
+    if (uri.getRawQuery() != null || uri.getRawFragment() != null) {
+      ConfigValidator.failAt(src, key, "an issuer has no query or fragment (RFC 8414 §2), got '" + issuer + "'");
+    }
+    ConfigValidator.absoluteHttpUri(uri, src, key);
   }
 
   private static void positive(Duration d, String src, String key) {

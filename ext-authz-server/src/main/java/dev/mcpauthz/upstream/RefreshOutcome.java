@@ -20,8 +20,11 @@ public sealed interface RefreshOutcome {
    * Transient failure after bounded retries, or the circuit breaker is open. Never a reason to
    * ask for consent.
    *
-   * @param reason low-cardinality reason: timeout, connect, http_5xx, http_429, circuit_open,
-   *     invalid_response, client_misconfigured
+   * @param reason low-cardinality reason: timeout, connect, io (connection dropped), http_5xx,
+   *     http_429, temporarily_unavailable, server_error, circuit_open, discovery,
+   *     invalid_response, invalid_request, client_misconfigured, provider_error, internal_error,
+   *     shutdown
+   *     (docs/providers.md)
    * @param retryAfter how long the caller should wait, never null
    */
   record Failed(String reason, Duration retryAfter, int attempts) implements RefreshOutcome {}
