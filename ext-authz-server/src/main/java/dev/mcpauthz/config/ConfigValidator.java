@@ -132,11 +132,11 @@ final class ConfigValidator {
         scope(up.scopes().get(j), src, key + ".scopes[" + j + "]");
       }
     }
-    UpstreamConfigRules.cluster(c.cluster(), src, baseDir);
-    UpstreamConfigRules.vault(c.vault(), anyUpstream, src, baseDir);
+    AuthzConfig.Cluster cluster = UpstreamConfigRules.cluster(c.cluster(), src, baseDir);
+    AuthzConfig.Vault vault = UpstreamConfigRules.vault(c.vault(), anyUpstream, src, baseDir);
     AuthzConfig.Policy policy = policy(c.policy(), src, baseDir);
     return new AuthzConfig(
-        c.grpc(), c.http(), c.limits(), c.routing(), c.identityHeaders(), c.logging(), c.cluster(), c.vault(),
+        c.grpc(), c.http(), c.limits(), c.routing(), c.identityHeaders(), c.logging(), cluster, vault,
         issuers, providers, c.servers(), policy);
   }
 

@@ -4,6 +4,7 @@ import dev.mcpauthz.config.AuthzConfig.ClientAuth;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 
 /** Semantic checks for the cluster, vault and upstream-provider sections. */
 final class UpstreamConfigRules {
@@ -76,7 +77,8 @@ final class UpstreamConfigRules {
         p.clientAuth(), p.sendResource(), p.timeout(), p.retry(), p.circuitBreaker());
   }
 
-  static void cluster(AuthzConfig.Cluster c, String src, Path baseDir) {
+  /** @return the section with {@code config_file} resolved against the config file's directory */
+  static AuthzConfig.Cluster cluster(AuthzConfig.Cluster c, String src, Path baseDir) {
     ConfigValidator.port(c.port(), src, "cluster.port");
     if (c.configFile() != null) {
       readable(c.configFile(), src, "cluster.config_file", baseDir);
@@ -87,9 +89,12 @@ final class UpstreamConfigRules {
         ConfigValidator.failAt(src, "cluster.members[" + i + "]", "must be host or host:port, got '" + m + "'");
       }
     }
+    return new AuthzConfig.Cluster(c.clusterName(), c.bind(), c.port(), c.members(), resolve(c.configFile(), baseDir),
+        c.kubernetesService());
   }
 
-  static void vault(AuthzConfig.Vault v, boolean anyUpstream, String src, Path baseDir) {
+  /** @return the section with key {@code secret_file}s resolved against the config file's directory */
+  static AuthzConfig.Vault vault(AuthzConfig.Vault v, boolean anyUpstream, String src, Path baseDir) {
     if (anyUpstream && v.keys().isEmpty()) {
       ConfigValidator.failAt(src, "vault.keys", "at least one encryption key is required when a server has an upstream"
           + " (32 random bytes, Base64: openssl rand -base64 32)");
@@ -113,6 +118,14 @@ final class UpstreamConfigRules {
     if (v.backupCount() < 0 || v.backupCount() > 6) {
       ConfigValidator.failAt(src, "vault.backup_count", "must be 0-6, got " + v.backupCount());
     }
+    List<AuthzConfig.VaultKey> keys = v.keys().stream()
+        .map(k -> new AuthzConfig.VaultKey(k.id(), k.secret(), resolve(k.secretFile(), baseDir))).toList();
+    return new AuthzConfig.Vault(keys, v.refreshAheadMin(), v.refreshAheadFraction(), v.lease(), v.waitTimeout(),
+        v.backupCount(), v.sessionTtl());
+  }
+
+  private static Path resolve(Path file, Path baseDir) {
+    return file == null || baseDir == null ? file : baseDir.resolve(file);
   }
 
   /** Discovery fetches metadata from the issuer URL, so it must be https (http on loopback). */

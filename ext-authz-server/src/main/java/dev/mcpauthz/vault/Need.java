@@ -1,0 +1,31 @@
+package dev.mcpauthz.vault;
+
+import dev.mcpauthz.authn.ResourceUri;
+import dev.mcpauthz.config.AuthzConfig;
+import java.util.LinkedHashSet;
+import java.util.List;
+
+/**
+ * What a call needs from the vault: the server's provider, its RFC 8707 resource (canonical form,
+ * null when the server names none) and the upstream scopes (server scopes ∪ per-call scopes).
+ */
+record Need(String provider, String resource, List<String> scopes) {
+
+  static Need of(AuthzConfig.Upstream upstream, List<String> neededScopes) {
+    LinkedHashSet<String> scopes = new LinkedHashSet<>(upstream.scopes());
+    if (neededScopes != null) {
+      scopes.addAll(neededScopes);
+    }
+    return new Need(upstream.provider(), canonicalResource(upstream), List.copyOf(scopes));
+  }
+
+  static String canonicalResource(AuthzConfig.Upstream upstream) {
+    return upstream.resource() == null ? null : ResourceUri.normalize(upstream.resource().toString());
+  }
+
+  static List<String> union(List<String> a, List<String> b) {
+    LinkedHashSet<String> all = new LinkedHashSet<>(a);
+    all.addAll(b);
+    return List.copyOf(all);
+  }
+}

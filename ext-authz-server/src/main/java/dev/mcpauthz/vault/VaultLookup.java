@@ -1,0 +1,45 @@
+package dev.mcpauthz.vault;
+
+import dev.mcpauthz.decision.ConsentReason;
+import dev.mcpauthz.decision.UpstreamAccess;
+import java.time.Instant;
+import java.util.List;
+
+/** The vault's answer for one (user, server) credential on the Check path. */
+public sealed interface VaultLookup {
+
+  UpstreamAccess toAccess();
+
+  /** A usable access token (possibly refreshed just now). */
+  record Granted(String accessToken, Instant expiresAt, long version) implements VaultLookup {
+    @Override
+    public UpstreamAccess toAccess() {
+      return new UpstreamAccess.Granted(accessToken);
+    }
+
+    @Override
+    public String toString() {
+      return "Granted[accessToken=<redacted>, expiresAt=" + expiresAt + ", version=" + version + "]";
+    }
+  }
+
+  /** @param scopes granted ∪ needed */
+  record ConsentNeeded(ConsentReason reason, String provider, List<String> scopes) implements VaultLookup {
+    public ConsentNeeded {
+      scopes = List.copyOf(scopes);
+    }
+
+    @Override
+    public UpstreamAccess toAccess() {
+      return new UpstreamAccess.ConsentNeeded(reason, provider, scopes);
+    }
+  }
+
+  /** Transient: the token expired and no fresh one is available yet; never a consent reason. */
+  record Unavailable(int retryAfterSeconds, String reason) implements VaultLookup {
+    @Override
+    public UpstreamAccess toAccess() {
+      return new UpstreamAccess.Unavailable(retryAfterSeconds, reason);
+    }
+  }
+}
