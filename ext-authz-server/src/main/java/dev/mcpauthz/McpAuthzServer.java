@@ -1,6 +1,7 @@
 package dev.mcpauthz;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import com.hazelcast.core.HazelcastInstance;
 import dev.mcpauthz.authn.IssuerRuntime;
 import dev.mcpauthz.authn.TokenVerifier;
 import dev.mcpauthz.config.AuthzConfig;
@@ -11,6 +12,8 @@ import dev.mcpauthz.ingress.AuthorizationService;
 import dev.mcpauthz.policy.PolicyEnvironment;
 import dev.mcpauthz.policy.PolicyException;
 import dev.mcpauthz.policy.PolicyStore;
+import dev.mcpauthz.upstream.ProviderRegistry;
+import dev.mcpauthz.vault.VaultService;
 import dev.mcpauthz.telemetry.CheckMetrics;
 import dev.mcpauthz.telemetry.DecisionLog;
 import dev.mcpauthz.telemetry.PolicyMetrics;
@@ -57,17 +60,19 @@ public final class McpAuthzServer implements AutoCloseable {
   private final PrometheusMeterRegistry registry;
   private final AuthorizationEngine engine;
   private final PolicyStore policies;
+  private final UpstreamVault upstream;
   private final HealthStatusManager health = new HealthStatusManager();
   private final Server grpc;
   private final HttpListener http;
   private volatile boolean ready;
 
-  private McpAuthzServer(AuthzConfig config, Clock clock) {
+  private McpAuthzServer(AuthzConfig config, Clock clock, PrometheusMeterRegistry registry, UpstreamVault upstream) {
     this.config = config;
+    this.upstream = upstream;
     this.io = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("mcp-authz-io-", 0).factory());
     this.scheduler = Executors.newSingleThreadScheduledExecutor(daemon("mcp-authz-scheduler"));
     this.checkExecutor = Executors.newFixedThreadPool(config.grpc().executorThreads(), daemon("mcp-authz-check"));
-    this.registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    this.registry = registry;
     new JvmMemoryMetrics().bindTo(registry);
     new JvmGcMetrics().bindTo(registry);
     new JvmThreadMetrics().bindTo(registry);
@@ -93,7 +98,7 @@ public final class McpAuthzServer implements AutoCloseable {
       this.policies = null;
     }
     this.engine = new AuthorizationEngine(config, router, new TokenVerifier(issuers, clock, Ticker.systemTicker()),
-        null, policies);
+        upstream == null ? null : upstream.credentials(), policies);
     var service = new AuthorizationService(engine, config, new CheckMetrics(registry),
         new DecisionLog(config.logging().decisions()), policyMetrics);
     this.grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.grpc().bind(), config.grpc().port()))
@@ -110,7 +115,20 @@ public final class McpAuthzServer implements AutoCloseable {
   }
 
   public static McpAuthzServer start(AuthzConfig config, Clock clock) throws IOException {
-    McpAuthzServer s = new McpAuthzServer(config, clock);
+    PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    UpstreamVault upstream = null;
+    McpAuthzServer s;
+    try {
+      // Hazelcast, provider clients and the vault start only when a server has an upstream.
+      upstream = UpstreamVault.needed(config) ? UpstreamVault.start(config, registry, clock) : null;
+      s = new McpAuthzServer(config, clock, registry, upstream);
+    } catch (IOException | RuntimeException e) {
+      if (upstream != null) {
+        upstream.close();
+      }
+      registry.close();
+      throw e;
+    }
     try {
       s.issuers.forEach(IssuerRuntime::start);
       if (s.policies != null && config.policy().watch()) {
@@ -147,6 +165,21 @@ public final class McpAuthzServer implements AutoCloseable {
     return engine;
   }
 
+  /** The token vault, or null when no server has an {@code upstream}. */
+  public VaultService vault() {
+    return upstream == null ? null : upstream.vault();
+  }
+
+  /** The upstream provider clients, or null when no server has an {@code upstream}. */
+  public ProviderRegistry providers() {
+    return upstream == null ? null : upstream.providers();
+  }
+
+  /** This replica's Hazelcast member, or null when no server has an {@code upstream}. */
+  public HazelcastInstance hazelcast() {
+    return upstream == null ? null : upstream.member().hazelcast();
+  }
+
   /** The per-tool policy in force, or null when no {@code policy} section is configured. */
   public PolicyStore policies() {
     return policies;
@@ -179,6 +212,9 @@ public final class McpAuthzServer implements AutoCloseable {
       policies.close();
     }
     issuers.forEach(IssuerRuntime::close);
+    if (upstream != null) {
+      upstream.close();
+    }
     checkExecutor.shutdown();
     scheduler.shutdownNow();
     io.shutdownNow();

@@ -22,6 +22,8 @@ import java.util.Map;
 final class BenchFixtures implements AutoCloseable {
   static final int DEFAULT_BODY_BYTES = 4096;
   static final String TOOL = "search";
+  /** The upstream access token {@link #startWithVault()} stores: Keycloak-sized (a ~1.2 KB JWT). */
+  static final String UPSTREAM_TOKEN = "eyJ" + "u".repeat(1200);
 
   final TestIssuer issuer;
   final AuthzConfig config;
@@ -51,6 +53,55 @@ final class BenchFixtures implements AutoCloseable {
     } catch (RuntimeException e) {
       issuer.close();
       throw e;
+    }
+  }
+
+  /**
+   * The same server with an upstream ({@code github} → provider {@code gh}): a single embedded
+   * Hazelcast member on a free loopback port, and alice's credential stored fresh for an hour, so
+   * every Check is a vault hit that injects {@link #UPSTREAM_TOKEN}.
+   */
+  static BenchFixtures startWithVault() {
+    TestIssuer issuer = TestIssuer.start();
+    McpAuthzServer server = null;
+    try {
+      String yaml = AuthzHarness.defaultYaml(issuer).replace("""
+                required_scopes: [mcp:tools]
+          """, """
+                required_scopes: [mcp:tools]
+                upstream: {provider: gh, resource: https://api.example.test/mcp, scopes: [repo]}
+          """) + """
+          providers:
+            - {id: gh, token_endpoint: https://gh.example.test/token, client_id: c, client_secret: s}
+          cluster: {cluster_name: bench-%s, port: %d}
+          vault:
+            keys: [{id: k1, secret: %s}]
+          """.formatted(Long.toHexString(System.nanoTime()), freePort(),
+          java.util.Base64.getEncoder().encodeToString(new byte[32]));
+      AuthzConfig config = ConfigLoader.parse(yaml, "bench-vault.yaml", Map.of(), null);
+      server = McpAuthzServer.start(config);
+      String token = issuer.mint(AuthzHarness.RESOURCE,
+          c -> c.expirationTime(Date.from(Instant.now().plus(Duration.ofHours(1)))));
+      var upstream = config.servers().getFirst().upstream();
+      server.vault().store(new dev.mcpauthz.vault.CredentialKey(issuer.issuer(), "alice", "github"), upstream,
+          java.util.List.of("repo"), new dev.mcpauthz.upstream.TokenGrant(UPSTREAM_TOKEN, "r".repeat(800),
+              Instant.now().plus(Duration.ofHours(1)), java.util.List.of("repo")), "bench")
+          .get(30, java.util.concurrent.TimeUnit.SECONDS);
+      return new BenchFixtures(issuer, config, server, token);
+    } catch (Exception e) {
+      if (server != null) {
+        server.close();
+      }
+      issuer.close();
+      throw new IllegalStateException("cannot start the vault fixture", e);
+    }
+  }
+
+  static int freePort() {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 

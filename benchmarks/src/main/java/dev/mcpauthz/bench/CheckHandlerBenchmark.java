@@ -169,7 +169,7 @@ public class CheckHandlerBenchmark {
     return engine.decide(new EnvoyCheckContext(allow)).getNow(null);
   }
 
-  private static final class FutureObserver extends CompletableFuture<CheckResponse>
+  static final class FutureObserver extends CompletableFuture<CheckResponse>
       implements StreamObserver<CheckResponse> {
     @Override
     public void onNext(CheckResponse value) {

@@ -109,6 +109,20 @@ final class UpstreamConfigRules {
         ConfigValidator.failAt(src, key, "set exactly one of secret, secret_file");
       }
       readable(k.secretFile(), src, key + ".secret_file", baseDir);
+      if (k.secret() != null) {
+        aes256Key(k.secret(), src, key + ".secret");
+      } else if (k.secretFile() != null) {
+        try {
+          aes256Key(java.nio.file.Files.readString(resolve(k.secretFile(), baseDir)), src, key + ".secret_file");
+        } catch (java.io.IOException e) {
+          ConfigValidator.failAt(src, key + ".secret_file", "cannot read: " + e.getMessage());
+        }
+      }
+      for (int j = 0; j < i; j++) {
+        if (java.util.Objects.equals(v.keys().get(j).id(), k.id())) {
+          ConfigValidator.failAt(src, key + ".id", "duplicate key id '" + k.id() + "'");
+        }
+      }
     }
     if (v.refreshAheadFraction() < 0 || v.refreshAheadFraction() >= 1) {
       ConfigValidator.failAt(src, "vault.refresh_ahead_fraction", "must be in [0, 1), got " + v.refreshAheadFraction());
@@ -122,6 +136,21 @@ final class UpstreamConfigRules {
         .map(k -> new AuthzConfig.VaultKey(k.id(), k.secret(), resolve(k.secretFile(), baseDir))).toList();
     return new AuthzConfig.Vault(keys, v.refreshAheadMin(), v.refreshAheadFraction(), v.lease(), v.waitTimeout(),
         v.backupCount(), v.sessionTtl());
+  }
+
+  /** AES-256-GCM needs exactly 32 bytes; the message never echoes the value (it is a secret). */
+  private static void aes256Key(String base64, String src, String key) {
+    byte[] raw;
+    try {
+      raw = java.util.Base64.getDecoder().decode(base64.strip());
+    } catch (IllegalArgumentException e) {
+      ConfigValidator.failAt(src, key, "not Base64; generate one with: openssl rand -base64 32");
+      return;
+    }
+    if (raw.length != 32) {
+      ConfigValidator.failAt(src, key, "must decode to 32 bytes (AES-256), got " + raw.length
+          + "; generate one with: openssl rand -base64 32");
+    }
   }
 
   private static Path resolve(Path file, Path baseDir) {

@@ -18,8 +18,9 @@ final class PolicyFixtures {
   private PolicyFixtures() {}
 
   /**
-   * The harness's default config plus a policy directory and an upstream credential for the
-   * {@code github} server (so rules may name upstream_scopes; no vault runs in these tests).
+   * The harness's default config plus a policy directory and an upstream for the {@code github}
+   * server (so rules may name upstream_scopes), with its vault on a single embedded member.
+   * Tests that expect an allow store the user's credential first ({@link #connectUpstream}).
    */
   static String yaml(TestIssuer issuer, Path policyDir) {
     return AuthzHarness.defaultYaml(issuer)
@@ -34,8 +35,40 @@ final class PolicyFixtures {
             token_endpoint: http://127.0.0.1:1/token
         vault:
           keys: [{id: k1, secret: MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=}]
+        cluster: {cluster_name: policy-%d, port: %d}
         policy: {dir: %s, watch: false}
-        """.formatted(policyDir);
+        """.formatted(System.nanoTime(), freePort(), policyDir);
+  }
+
+  /** The upstream token {@link #connectUpstream} stores for a user. */
+  static String upstreamToken(String subject) {
+    return "gh-access-" + subject;
+  }
+
+  /**
+   * Stands in for the consent flow: stores the user's GitHub credential with every scope the
+   * example policy can ask for, valid for an hour, so allowed calls inject {@link #upstreamToken}.
+   */
+  static void connectUpstream(dev.mcpauthz.testing.AuthzHarness authz, TestIssuer issuer, String subject) {
+    var server = authz.server();
+    try {
+      server.vault().store(new dev.mcpauthz.vault.CredentialKey(issuer.issuer(), subject, "github"),
+          new dev.mcpauthz.config.AuthzConfig.Upstream("gh", null, java.util.List.of("read:user")),
+          java.util.List.of("read:user", "public_repo", "repo"),
+          new dev.mcpauthz.upstream.TokenGrant(upstreamToken(subject), "gh-refresh-" + subject,
+              java.time.Instant.now().plus(java.time.Duration.ofHours(1)), java.util.List.of("read:user", "public_repo", "repo")),
+          "test").get(30, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot store the upstream credential", e);
+    }
+  }
+
+  static int freePort() {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
   }
 
   /** A fresh temp directory holding a copy of the example GitHub policy. */

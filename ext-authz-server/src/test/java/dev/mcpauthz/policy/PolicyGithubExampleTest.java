@@ -5,6 +5,7 @@ import static dev.mcpauthz.testing.Responses.body;
 import static dev.mcpauthz.testing.Responses.deniedHeader;
 import static dev.mcpauthz.testing.Responses.httpStatus;
 import static dev.mcpauthz.testing.Responses.metadata;
+import static dev.mcpauthz.testing.Responses.okHeader;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.Logger;
@@ -45,6 +46,7 @@ class PolicyGithubExampleTest {
   static void start() {
     issuer = TestIssuer.start();
     authz = AuthzHarness.start(PolicyFixtures.yaml(issuer, PolicyFixtures.copyOfExamples(tmp)));
+    PolicyFixtures.connectUpstream(authz, issuer, "alice");
   }
 
   @AfterAll
@@ -112,7 +114,9 @@ class PolicyGithubExampleTest {
     switch (row.expect()) {
       case ALLOW -> {
         assertThat(allowed(r)).as(body(r)).isTrue();
-        assertThat(metadata(r, "reason")).isEqualTo("authenticated");
+        // Allowed by policy, then refresh-and-inject: alice's GitHub token replaces the client's.
+        assertThat(metadata(r, "reason")).isEqualTo("upstream_token_injected");
+        assertThat(okHeader(r, "authorization")).isEqualTo("Bearer " + PolicyFixtures.upstreamToken("alice"));
       }
       case INSUFFICIENT_SCOPE -> {
         assertThat(httpStatus(r)).isEqualTo(403);

@@ -73,6 +73,7 @@ class PolicyHostileInputTest {
     Files.writeString(dir.resolve("github.yaml"), POLICY);
     issuer = TestIssuer.start();
     authz = AuthzHarness.start(PolicyFixtures.yaml(issuer, dir));
+    PolicyFixtures.connectUpstream(authz, issuer, "alice");
     token = issuer.mint(AuthzHarness.RESOURCE);
   }
 

@@ -50,6 +50,7 @@ class PolicyReloadTest {
     String hashB = PolicyCompiler.contentHash(List.of(new PolicySource("github.yaml", B)));
     try (TestIssuer issuer = TestIssuer.start();
         AuthzHarness authz = AuthzHarness.start(PolicyFixtures.yaml(issuer, dir).replace("decisions: all", "decisions: none"))) {
+      PolicyFixtures.connectUpstream(authz, issuer, "alice");
       String token = issuer.mint(AuthzHarness.RESOURCE);
       PolicyStore store = authz.server().policies();
       AtomicBoolean reloading = new AtomicBoolean(true);
@@ -110,6 +111,7 @@ class PolicyReloadTest {
     java.nio.file.Files.createDirectories(dir);
     PolicyFixtures.write(dir.resolve("github.yaml"), A);
     try (TestIssuer issuer = TestIssuer.start(); AuthzHarness authz = AuthzHarness.start(PolicyFixtures.yaml(issuer, dir))) {
+      PolicyFixtures.connectUpstream(authz, issuer, "alice");
       String token = issuer.mint(AuthzHarness.RESOURCE);
       List<Checks> requests = List.of(
           Checks.post("/mcp").bearer(token).toolsCall(1, "t1", "{}"),

@@ -1,0 +1,205 @@
+package dev.mcpauthz.bench;
+
+import com.hazelcast.config.Config;
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.map.IMap;
+import dev.mcpauthz.cluster.ClusterMember;
+import dev.mcpauthz.config.AuthzConfig;
+import dev.mcpauthz.upstream.RefreshOutcome;
+import dev.mcpauthz.upstream.TokenGrant;
+import dev.mcpauthz.upstream.TokenRefresher;
+import dev.mcpauthz.vault.CredentialKey;
+import dev.mcpauthz.vault.KeyRing;
+import dev.mcpauthz.vault.VaultLookup;
+import dev.mcpauthz.vault.VaultService;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.lang.management.ManagementFactory;
+import java.net.URI;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Two vault figures for docs/PERFORMANCE.md that JMH cannot express:
+ *
+ * <ul>
+ *   <li><b>fan-out</b>: 1,000 callers spread over 3 Hazelcast members (one JVM, loopback) ask for
+ *       one expired credential at once; one refresh runs against an identity provider that answers
+ *       after a fixed latency, and every caller's wait is recorded. The figure is the waiters' p99
+ *       minus that latency (target: at most 10 ms). Each cycle also checks that exactly one
+ *       refresh ran and every caller got its token.
+ *   <li><b>heap per credential</b>: 10,000 credentials with Keycloak-sized tokens stored on one
+ *       member; Hazelcast's own entry memory cost and the JVM heap growth, both divided by the count
+ *       (target: at most 2 KB).
+ * </ul>
+ *
+ * <pre>
+ * java -cp benchmarks/target/benchmarks.jar dev.mcpauthz.bench.VaultFanout [cycles=30] [idpLatencyMs=50]
+ * </pre>
+ */
+public final class VaultFanout {
+  static final int WAITERS = 1_000;
+  static final int CREDENTIALS = 10_000;
+  static final AuthzConfig.Upstream UPSTREAM =
+      new AuthzConfig.Upstream("idp", URI.create("https://api.example.test/"), List.of("repo"));
+
+  public static void main(String[] args) throws Exception {
+    int cycles = args.length > 0 ? Integer.parseInt(args[0]) : 30;
+    long idpLatencyMs = args.length > 1 ? Long.parseLong(args[1]) : 50;
+    System.out.printf("# vault fan-out and heap (%d cores, %s)%n", Runtime.getRuntime().availableProcessors(),
+        System.getProperty("java.vm.version"));
+    fanOut(cycles, idpLatencyMs);
+    heapPerCredential();
+    System.exit(0);
+  }
+
+  static AuthzConfig.Vault vaultConfig() {
+    return new AuthzConfig.Vault(List.of(new AuthzConfig.VaultKey("k1", key(), null)), Duration.ofSeconds(60), 0.10,
+        Duration.ofSeconds(10), Duration.ofSeconds(30), 1, Duration.ofHours(1));
+  }
+
+  static String key() {
+    return java.util.Base64.getEncoder().encodeToString(new byte[32]);
+  }
+
+  static Config member(String cluster, int port, List<Integer> ports, AuthzConfig.Vault vault) throws Exception {
+    AuthzConfig.Cluster c = new AuthzConfig.Cluster(cluster, "127.0.0.1", port,
+        ports.stream().map(p -> "127.0.0.1:" + p).toList(), null, null);
+    Config config = ClusterMember.memberConfig(c, vault, null);
+    config.setProperty("hazelcast.wait.seconds.before.join", "0");
+    config.setProperty("hazelcast.partition.count", "31");
+    return config;
+  }
+
+  /** An identity provider that answers every refresh after a fixed latency, with a fresh token. */
+  static final class SlowIdp implements TokenRefresher {
+    final AtomicInteger calls = new AtomicInteger();
+    final long latencyMs;
+
+    SlowIdp(long latencyMs) {
+      this.latencyMs = latencyMs;
+    }
+
+    @Override
+    public CompletableFuture<RefreshOutcome> refresh(dev.mcpauthz.upstream.RefreshRequest r) {
+      int n = calls.incrementAndGet();
+      return CompletableFuture.supplyAsync(() -> new RefreshOutcome.Refreshed(new TokenGrant("access-" + n,
+          "refresh-" + n, Instant.now().plus(Duration.ofMinutes(30)), List.of("repo")), 1),
+          CompletableFuture.delayedExecutor(latencyMs, TimeUnit.MILLISECONDS));
+    }
+  }
+
+  static void fanOut(int cycles, long idpLatencyMs) throws Exception {
+    AuthzConfig.Vault cfg = vaultConfig();
+    KeyRing keys = KeyRing.fromConfig(cfg, null);
+    SlowIdp idp = new SlowIdp(idpLatencyMs);
+    List<Integer> ports = List.of(BenchFixtures.freePort(), BenchFixtures.freePort(), BenchFixtures.freePort());
+    String cluster = "fanout-" + Long.toHexString(System.nanoTime());
+    List<ClusterMember> members = new ArrayList<>();
+    List<VaultService> vaults = new ArrayList<>();
+    try {
+      for (int port : ports) {
+        ClusterMember m = ClusterMember.start(member(cluster, port, ports, cfg));
+        members.add(m);
+        vaults.add(new VaultService(m.hazelcast(), cfg, keys, idp, new SimpleMeterRegistry(), Clock.systemUTC()));
+      }
+      while (members.getFirst().hazelcast().getCluster().getMembers().size() < 3) {
+        Thread.onSpinWait(); // set-up only: wait for the three members to see each other
+      }
+      CredentialKey key = new CredentialKey("https://issuer.example", "alice", "srv");
+      long[] all = new long[WAITERS * cycles];
+      int warmup = 5;
+      for (int cycle = -warmup; cycle < cycles; cycle++) {
+        TokenGrant expired = new TokenGrant("expired-" + cycle, "refresh-seed-" + cycle,
+            Instant.now().minusSeconds(1), List.of("repo"));
+        vaults.getFirst().store(key, UPSTREAM, List.of("repo"), expired, "bench").get(30, TimeUnit.SECONDS);
+        int before = idp.calls.get();
+        long[] waits = new long[WAITERS];
+        List<CompletableFuture<VaultLookup>> futures = new ArrayList<>(WAITERS);
+        long[] starts = new long[WAITERS];
+        for (int i = 0; i < WAITERS; i++) {
+          final int idx = i;
+          starts[i] = System.nanoTime();
+          futures.add(vaults.get(i % 3).credentialFor(key, UPSTREAM, List.of(), "w" + i)
+              .whenComplete((r, e) -> waits[idx] = System.nanoTime() - starts[idx]));
+        }
+        CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+        // A waiter served from a stale near cache would get the previous cycle's token: fail loudly.
+        String fresh = "access-" + idp.calls.get();
+        for (CompletableFuture<VaultLookup> f : futures) {
+          if (!(f.join() instanceof VaultLookup.Granted g) || !g.accessToken().equals(fresh)) {
+            throw new IllegalStateException("a waiter did not get this cycle's token: " + f.join());
+          }
+        }
+        if (idp.calls.get() - before != 1) {
+          throw new IllegalStateException("cycle " + cycle + ": " + (idp.calls.get() - before) + " refreshes, wanted 1");
+        }
+        if (cycle >= 0) {
+          System.arraycopy(waits, 0, all, cycle * WAITERS, WAITERS);
+        }
+      }
+      Arrays.sort(all);
+      double p50 = all[all.length / 2] / 1e6;
+      double p99 = all[(int) (all.length * 0.99)] / 1e6;
+      double max = all[all.length - 1] / 1e6;
+      System.out.printf("fan-out: %d cycles x %d waiters over 3 members, IdP latency %d ms, 1 refresh per cycle%n",
+          cycles, WAITERS, idpLatencyMs);
+      System.out.printf("| waiters | IdP latency (ms) | p50 (ms) | p99 (ms) | max (ms) | p99 - IdP latency (ms) |%n");
+      System.out.printf("|---:|---:|---:|---:|---:|---:|%n");
+      System.out.printf("| %d | %d | %.1f | %.1f | %.1f | **%.1f** |%n", WAITERS, idpLatencyMs, p50, p99, max,
+          p99 - idpLatencyMs);
+    } finally {
+      vaults.forEach(VaultService::close);
+      members.forEach(ClusterMember::close);
+    }
+  }
+
+  static void heapPerCredential() throws Exception {
+    AuthzConfig.Vault cfg = vaultConfig();
+    int port = BenchFixtures.freePort();
+    try (ClusterMember m = ClusterMember.start(member("heap-" + System.nanoTime(), port, List.of(port), cfg))) {
+      VaultService vault = new VaultService(m.hazelcast(), cfg, KeyRing.fromConfig(cfg, null),
+          r -> CompletableFuture.completedFuture(new RefreshOutcome.Failed("unused", Duration.ofSeconds(1), 0)),
+          new SimpleMeterRegistry(), Clock.systemUTC());
+      String access = "eyJ" + "a".repeat(1200); // Keycloak-sized JWTs: ~1.2 KB access, ~0.8 KB refresh
+      String refresh = "eyJ" + "r".repeat(800);
+      long before = usedHeapAfterGc();
+      List<CompletableFuture<Void>> writes = new ArrayList<>();
+      for (int i = 0; i < CREDENTIALS; i++) {
+        writes.add(vault.store(new CredentialKey("https://issuer.example", "user-" + i, "srv"), UPSTREAM,
+            List.of("repo"), new TokenGrant(access + i, refresh + i, Instant.now().plusSeconds(3600), List.of("repo")),
+            "bench"));
+      }
+      CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
+      long after = usedHeapAfterGc();
+      HazelcastInstance hz = m.hazelcast();
+      IMap<Object, Object> map = hz.getMap(VaultService.MAP_NAME);
+      long entryCost = map.getLocalMapStats().getOwnedEntryMemoryCost() + map.getLocalMapStats().getBackupEntryMemoryCost();
+      System.out.printf("heap: %d credentials (access token %d B, refresh token %d B, plaintext)%n", CREDENTIALS,
+          access.length(), refresh.length());
+      System.out.printf("| measure | bytes per credential |%n|---|---:|%n");
+      System.out.printf("| Hazelcast owned entry memory cost (key + sealed record, serialised) | %d |%n",
+          entryCost / CREDENTIALS);
+      System.out.printf("| JVM heap growth after GC (all structures, one member, backups 0 on a single member) | %d |%n",
+          (after - before) / CREDENTIALS);
+      vault.close();
+    }
+  }
+
+  static long usedHeapAfterGc() throws InterruptedException {
+    var mem = ManagementFactory.getMemoryMXBean();
+    for (int i = 0; i < 3; i++) {
+      System.gc();
+      Thread.sleep(200); // let G1 finish concurrent work; a measurement pause, not synchronisation
+    }
+    return mem.getHeapMemoryUsage().getUsed();
+  }
+
+  private VaultFanout() {}
+}
