@@ -65,12 +65,9 @@ final class BenchFixtures implements AutoCloseable {
     TestIssuer issuer = TestIssuer.start();
     McpAuthzServer server = null;
     try {
-      String yaml = AuthzHarness.defaultYaml(issuer).replace("""
-                required_scopes: [mcp:tools]
-          """, """
-                required_scopes: [mcp:tools]
-                upstream: {provider: gh, resource: https://api.example.test/mcp, scopes: [repo]}
-          """) + """
+      String yaml = AuthzHarness.defaultYaml(issuer).replace("    required_scopes: [mcp:tools]\n",
+          "    required_scopes: [mcp:tools]\n    upstream: {provider: gh, resource: https://api.example.test/mcp,"
+              + " scopes: [repo]}\n") + """
           providers:
             - {id: gh, token_endpoint: https://gh.example.test/token, client_id: c, client_secret: s}
           cluster: {cluster_name: bench-%s, port: %d}
@@ -80,6 +77,9 @@ final class BenchFixtures implements AutoCloseable {
           java.util.Base64.getEncoder().encodeToString(new byte[32]));
       AuthzConfig config = ConfigLoader.parse(yaml, "bench-vault.yaml", Map.of(), null);
       server = McpAuthzServer.start(config);
+      if (server.vault() == null) {
+        throw new IllegalStateException("the vault fixture's config has no upstream");
+      }
       String token = issuer.mint(AuthzHarness.RESOURCE,
           c -> c.expirationTime(Date.from(Instant.now().plus(Duration.ofHours(1)))));
       var upstream = config.servers().getFirst().upstream();

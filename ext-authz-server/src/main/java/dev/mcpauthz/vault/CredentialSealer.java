@@ -28,14 +28,26 @@ public final class CredentialSealer {
 
   public CredentialSealer(KeyRing ring) {
     this.ring = ring;
+    try {
+      this.provider = Cipher.getInstance(TRANSFORMATION).getProvider();
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("AES-GCM unavailable", e);
+    }
   }
+
+  private static final String TRANSFORMATION = "AES/GCM/NoPadding";
+  /**
+   * Resolved once: a provider lookup per call walks the whole provider list, and for providers
+   * from JARs that is a signature check per lookup (hundreds of microseconds on the Check path).
+   */
+  private final java.security.Provider provider;
 
   public SealedCredential seal(CredentialKey key, Secrets secrets) {
     byte[] iv = new byte[IV_BYTES];
     random.nextBytes(iv);
     String keyId = ring.primaryId();
     try {
-      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+      Cipher c = Cipher.getInstance(TRANSFORMATION, provider);
       c.init(Cipher.ENCRYPT_MODE, ring.primary(), new GCMParameterSpec(TAG_BITS, iv));
       c.updateAAD(associatedData(key, keyId));
       return new SealedCredential(keyId, iv, c.doFinal(encode(secrets)));
@@ -54,7 +66,7 @@ public final class CredentialSealer {
       throw new UnreadableCredentialException("key '" + sealed.keyId() + "' is not in the key ring");
     }
     try {
-      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+      Cipher c = Cipher.getInstance(TRANSFORMATION, provider);
       c.init(Cipher.DECRYPT_MODE, k, new GCMParameterSpec(TAG_BITS, sealed.iv()));
       c.updateAAD(associatedData(key, sealed.keyId()));
       return decode(c.doFinal(sealed.ciphertext()));

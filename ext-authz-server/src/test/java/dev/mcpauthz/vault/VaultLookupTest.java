@@ -96,8 +96,8 @@ class VaultLookupTest {
       assertThat(((VaultLookup.Granted) await(f)).accessToken()).isEqualTo(g.accessToken());
     }
     assertThat(consecutiveHits).isEqualTo(50);
-    // (A local partition read can also complete at once; most of these are near-cache hits.)
-    assertThat(map(cluster.member(0)).getLocalMapStats().getNearCacheStats().getHits()).isGreaterThanOrEqualTo(40);
+    // Answered from the near cache, which VaultService reads directly (IMap.getAsync is slow on hits).
+    assertThat(map(cluster.member(0)).getLocalMapStats().getNearCacheStats().getOwnedEntryCount()).isEqualTo(1);
     assertThat(idp.calls()).isZero();
   }
 
