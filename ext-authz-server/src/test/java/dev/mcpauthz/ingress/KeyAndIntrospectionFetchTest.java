@@ -10,10 +10,10 @@ import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.jwk.RSAKey;
 import dev.mcpauthz.testing.AuthzHarness;
+import dev.mcpauthz.testing.CheckCalls;
 import dev.mcpauthz.testing.Checks;
 import dev.mcpauthz.testing.TestIssuer;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
-import io.grpc.stub.StreamObserver;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -118,22 +118,7 @@ class KeyAndIntrospectionFetchTest {
   }
 
   static CompletableFuture<CheckResponse> send(AuthzHarness authz, Checks request) {
-    CompletableFuture<CheckResponse> f = new CompletableFuture<>();
-    authz.asyncStub().withDeadlineAfter(20, TimeUnit.SECONDS).check(request.build(), new StreamObserver<>() {
-      @Override
-      public void onNext(CheckResponse value) {
-        f.complete(value);
-      }
-
-      @Override
-      public void onError(Throwable t) {
-        f.completeExceptionally(t);
-      }
-
-      @Override
-      public void onCompleted() {}
-    });
-    return f;
+    return CheckCalls.send(authz.asyncStub(), request.build(), 20);
   }
 
   /** Polls a condition with a deadline; used only to observe progress, never as a delay. */

@@ -17,6 +17,7 @@ import dev.mcpauthz.it.keycloak.RealmHandle;
 import dev.mcpauthz.it.keycloak.RealmSpec;
 import dev.mcpauthz.it.keycloak.TokenSet;
 import dev.mcpauthz.it.keycloak.UserSpec;
+import dev.mcpauthz.testing.CheckCalls;
 import dev.mcpauthz.testing.Checks;
 import dev.mcpauthz.testing.MutableClock;
 import dev.mcpauthz.testing.Responses;
@@ -255,23 +256,7 @@ class VaultKeycloakTest {
   private CompletableFuture<CheckResponse> check(int replica, String token) {
     CheckRequest req = Checks.post("/mcp").contextExtension("mcp_server", "demo").bearer(token)
         .toolsCall(1, "search", "{}").build();
-    CompletableFuture<CheckResponse> f = new CompletableFuture<>();
-    AuthorizationGrpc.newStub(channels.get(replica)).withDeadlineAfter(60, TimeUnit.SECONDS)
-        .check(req, new io.grpc.stub.StreamObserver<>() {
-          @Override
-          public void onNext(CheckResponse value) {
-            f.complete(value);
-          }
-
-          @Override
-          public void onError(Throwable t) {
-            f.completeExceptionally(t);
-          }
-
-          @Override
-          public void onCompleted() {}
-        });
-    return f;
+    return CheckCalls.send(AuthorizationGrpc.newStub(channels.get(replica)), req, 60);
   }
 
   /**
