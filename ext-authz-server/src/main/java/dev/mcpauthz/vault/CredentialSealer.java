@@ -61,6 +61,36 @@ public final class CredentialSealer {
    *     was tampered with or belongs to another credential key
    */
   public Secrets open(CredentialKey key, SealedCredential sealed) {
+    byte[] plain = decrypt(key, sealed);
+    try (DataInputStream d = new DataInputStream(new ByteArrayInputStream(plain))) {
+      String access = new String(readBytes(d), StandardCharsets.UTF_8);
+      String refresh = d.readBoolean() ? new String(readBytes(d), StandardCharsets.UTF_8) : null;
+      return new Secrets(access, refresh);
+    } catch (IOException e) {
+      throw new UnreadableCredentialException("cannot open: " + e.getClass().getSimpleName());
+    } finally {
+      java.util.Arrays.fill(plain, (byte) 0);
+    }
+  }
+
+  /**
+   * Only the access token: what a Check injects. The whole ciphertext is still authenticated, but
+   * the refresh token never becomes a String on the Check path.
+   *
+   * @throws UnreadableCredentialException as {@link #open}
+   */
+  public String openAccessToken(CredentialKey key, SealedCredential sealed) {
+    byte[] plain = decrypt(key, sealed);
+    try (DataInputStream d = new DataInputStream(new ByteArrayInputStream(plain))) {
+      return new String(readBytes(d), StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new UnreadableCredentialException("cannot open: " + e.getClass().getSimpleName());
+    } finally {
+      java.util.Arrays.fill(plain, (byte) 0);
+    }
+  }
+
+  private byte[] decrypt(CredentialKey key, SealedCredential sealed) {
     SecretKey k = ring.key(sealed.keyId());
     if (k == null) {
       throw new UnreadableCredentialException("key '" + sealed.keyId() + "' is not in the key ring");
@@ -69,10 +99,10 @@ public final class CredentialSealer {
       Cipher c = Cipher.getInstance(TRANSFORMATION, provider);
       c.init(Cipher.DECRYPT_MODE, k, new GCMParameterSpec(TAG_BITS, sealed.iv()));
       c.updateAAD(associatedData(key, sealed.keyId()));
-      return decode(c.doFinal(sealed.ciphertext()));
+      return c.doFinal(sealed.ciphertext());
     } catch (javax.crypto.AEADBadTagException e) {
       throw new UnreadableCredentialException("authentication failed (tampered, or sealed for another credential)");
-    } catch (GeneralSecurityException | IOException | RuntimeException e) {
+    } catch (GeneralSecurityException | RuntimeException e) {
       throw new UnreadableCredentialException("cannot open: " + e.getClass().getSimpleName());
     }
   }
@@ -104,16 +134,6 @@ public final class CredentialSealer {
       throw new IllegalStateException(e);
     }
     return out.toByteArray();
-  }
-
-  private static Secrets decode(byte[] plain) throws IOException {
-    try (DataInputStream d = new DataInputStream(new ByteArrayInputStream(plain))) {
-      String access = new String(readBytes(d), StandardCharsets.UTF_8);
-      String refresh = d.readBoolean() ? new String(readBytes(d), StandardCharsets.UTF_8) : null;
-      return new Secrets(access, refresh);
-    } finally {
-      java.util.Arrays.fill(plain, (byte) 0);
-    }
   }
 
   private static void writeBytes(DataOutputStream d, byte[] b) throws IOException {

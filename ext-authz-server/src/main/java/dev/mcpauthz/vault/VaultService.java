@@ -253,9 +253,9 @@ public final class VaultService implements AutoCloseable {
 
   private VaultLookup granted(CredentialKey key, VaultRecord r, Need need) {
     try {
-      Secrets s = rt.sealer().open(key, r.sealed());
+      String accessToken = rt.sealer().openAccessToken(key, r.sealed());
       rt.metrics().lookup("granted");
-      return new VaultLookup.Granted(s.accessToken(),
+      return new VaultLookup.Granted(accessToken,
           r.expiresAt() == Long.MAX_VALUE ? Instant.MAX : Instant.ofEpochMilli(r.expiresAt()), r.version());
     } catch (UnreadableCredentialException e) {
       // A record that does not open (key removed from the ring, copied, tampered) is no credential.
