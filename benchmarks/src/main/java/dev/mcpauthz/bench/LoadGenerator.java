@@ -13,6 +13,8 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.StreamObserver;
 import java.lang.management.GarbageCollectorMXBean;
 import java.lang.management.ManagementFactory;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -69,12 +71,12 @@ public final class LoadGenerator {
 
   record Options(Duration warmup, Duration duration, int concurrency, int channels, int bodyBytes,
       long maxCalls, Duration deadline, List<Double> rates, int rounds, List<String> targets,
-      BenchFixtures.BodyField bodyField) {
+      BenchFixtures.BodyField bodyField, String serverCpus) {
 
     static final String USAGE = """
         usage: LoadGenerator [--duration=15s] [--warmup=10s] [--concurrency=64] [--channels=4]
                              [--body-bytes=4096] [--rate=10000[,5000,...]] [--rounds=1] [--max-calls=20000000]
-                             [--deadline=2s] [--targets=noop,mcp-authz] [--body-field=body]
+                             [--deadline=2s] [--targets=noop,mcp-authz] [--body-field=body] [--server-cpus=1]
           duration     measured window of each phase
           warmup       warm-up before the saturation phase of each target (the JIT needs ~10 s on 2 cores);
                        the fixed-rate phase, run right after it, warms up for 3 s
@@ -86,7 +88,9 @@ public final class LoadGenerator {
           deadline     gRPC deadline of each call (Envoy's ext_authz timeout)
           targets      comma-separated, run in this order: noop, mcp-authz, and the what-ifs noop-direct,
                        mcp-authz-direct (Check served on the Netty event loop instead of a thread pool)
-          body-field   body (Envoy's default) or raw_body (with_request_body.pack_as_bytes: true)""";
+          body-field   body (Envoy's default) or raw_body (with_request_body.pack_as_bytes: true)
+          server-cpus  run each target (noop, mcp-authz) in its own JVM pinned with taskset to these CPUs,
+                       e.g. 1; start the generator itself with taskset -c 0 so the two never share a core""";
 
     static Options parse(String[] args) {
       Map<String, String> kv = new LinkedHashMap<>();
@@ -101,6 +105,7 @@ public final class LoadGenerator {
       kv.put("deadline", "2s");
       kv.put("targets", "noop,mcp-authz");
       kv.put("body-field", "body");
+      kv.put("server-cpus", "");
       for (int i = 0; i < args.length; i++) {
         String a = args[i];
         if (a.equals("-h") || a.equals("--help")) {
@@ -134,7 +139,7 @@ public final class LoadGenerator {
             Integer.parseInt(kv.get("body-bytes")), Long.parseLong(kv.get("max-calls")),
             duration(kv.get("deadline")), rates(kv.get("rate")),
             Integer.parseInt(kv.get("rounds")), List.of(kv.get("targets").split(",")),
-            BenchFixtures.BodyField.of(kv.get("body-field")));
+            BenchFixtures.BodyField.of(kv.get("body-field")), kv.get("server-cpus").trim());
       } catch (IllegalArgumentException e) {
         usage(e.getMessage());
       }
@@ -145,6 +150,9 @@ public final class LoadGenerator {
       for (String t : o.targets) {
         if (!TARGETS.contains(t)) {
           usage("unknown target " + t + " " + TARGETS);
+        }
+        if (!o.serverCpus.isEmpty() && t.endsWith("-direct")) {
+          usage("--server-cpus runs noop and mcp-authz only, not " + t);
         }
       }
       return o;
@@ -262,6 +270,50 @@ public final class LoadGenerator {
 
   private LoadGenerator() {}
 
+  /** A {@link BenchServer} child JVM pinned to CPUs with taskset; stopped (and waited for) on close. */
+  static final class ServerProcess implements AutoCloseable {
+    final Process process;
+    final int port;
+    final String token;
+
+    private ServerProcess(Process process, int port, String token) {
+      this.process = process;
+      this.port = port;
+      this.token = token;
+    }
+
+    static ServerProcess start(String target, String cpus) throws IOException {
+      String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+      Process p = new ProcessBuilder("taskset", "-c", cpus, javaBin, "--enable-native-access=ALL-UNNAMED",
+          "-cp", System.getProperty("java.class.path"), BenchServer.class.getName(), target)
+          .redirectError(ProcessBuilder.Redirect.DISCARD)
+          .start();
+      var out = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(),
+          java.nio.charset.StandardCharsets.UTF_8));
+      String line;
+      while ((line = out.readLine()) != null) {
+        if (line.startsWith("READY ")) {
+          String[] parts = line.split(" ");
+          return new ServerProcess(p, Integer.parseInt(parts[1]), parts[2]);
+        }
+      }
+      p.destroyForcibly();
+      throw new IOException("BenchServer " + target + " exited before it was ready (is taskset installed?)");
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      try {
+        process.getOutputStream().close(); // BenchServer exits when its stdin closes
+      } catch (IOException ignored) {
+        // already gone
+      }
+      if (!process.waitFor(20, TimeUnit.SECONDS)) {
+        process.destroyForcibly().waitFor();
+      }
+    }
+  }
+
   public static void main(String[] args) throws Exception {
     Options o = Options.parse(args);
     int cores = Runtime.getRuntime().availableProcessors();
@@ -294,13 +346,23 @@ public final class LoadGenerator {
           o.concurrency, o.channels, human(o.warmup), human(o.duration),
           o.rates.isEmpty() ? "off" : rateList(o.rates), o.concurrency,
           human(RATE_WARMUP), human(o.duration), o.rounds, human(o.deadline), cores);
-      System.out.printf(Locale.ROOT,
-          "note: load generator, servers and issuer share this JVM and its %d cores%n%n", cores);
+      if (o.serverCpus.isEmpty()) {
+        System.out.printf(Locale.ROOT,
+            "note: load generator, servers and issuer share this JVM and its %d cores%n%n", cores);
+      } else {
+        System.out.printf(Locale.ROOT, "note: each target runs in its own JVM pinned to CPUs %s (taskset); this"
+            + " generator sees %d core(s); CPU/check counts this JVM only%n%n", o.serverCpus, cores);
+      }
 
       int maxInbound = f.config.limits().maxBodyBytes() + 256 * 1024;
       for (int round = 1; round <= o.rounds; round++) {
         for (String target : o.targets) {
-          if (target.equals("mcp-authz")) {
+          if (!o.serverCpus.isEmpty()) {
+            try (ServerProcess child = ServerProcess.start(target, o.serverCpus)) {
+              CheckRequest req = BenchFixtures.toolsCall(o.bodyBytes, child.token, o.bodyField);
+              runTarget(target, child.port, req, o, round, saturation.get(target), fixedRate);
+            }
+          } else if (target.equals("mcp-authz")) {
             runTarget(target, f.server.grpcPort(), allow, o, round, saturation.get(target), fixedRate);
           } else {
             BindableService service = target.startsWith("noop") ? LoopbackServer.noop()
