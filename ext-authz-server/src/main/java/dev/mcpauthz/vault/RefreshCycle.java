@@ -33,14 +33,41 @@ final class RefreshCycle {
 
   /** What a cycle came to. */
   sealed interface Result {
-    /** The record as it is now (refreshed here or elsewhere, revoked, or null when deleted). */
-    record Current(VaultRecord record) implements Result {}
+    /**
+     * The record as it is now (refreshed here or elsewhere, revoked, or null when deleted).
+     *
+     * @param opened every waiter of this cycle on this member gets this one instance: the first to
+     *     need the access token decrypts it, the others reuse it (1,000 waiters, one AES-GCM open)
+     */
+    record Current(VaultRecord record, OpenedToken opened) implements Result {
+      Current(VaultRecord record) {
+        this(record, new OpenedToken());
+      }
+    }
 
     /** Transient: not refreshed; retry after the given time. */
     record Failed(String reason, Duration retryAfter) implements Result {}
 
     /** The stored ciphertext cannot be opened with this key ring. */
     record Unreadable() implements Result {}
+  }
+
+  /**
+   * The access token of one record, opened once for the waiters of one cycle. It lives only as long
+   * as those waiters' futures (the cycle leaves the in-flight map when it finishes), like the
+   * token each of them hands to its Check anyway.
+   */
+  static final class OpenedToken {
+    private VaultRecord record;
+    private String accessToken;
+
+    synchronized String accessToken(VaultRecord r, java.util.function.Supplier<String> open) {
+      if (record != r) {
+        accessToken = open.get();
+        record = r;
+      }
+      return accessToken;
+    }
   }
 
   private final VaultRuntime rt;

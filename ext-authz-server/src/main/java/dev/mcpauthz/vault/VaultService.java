@@ -104,9 +104,9 @@ public final class VaultService implements AutoCloseable {
       return done(unavailable(1, "vault_unreachable"));
     }
     if (read.isDone() && !read.isCompletedExceptionally()) {
-      return judge(key, need, read.join(), decisionId, now, deadline, 0); // near-cache hit: no network hop
+      return judge(key, need, read.join(), null, decisionId, now, deadline, 0); // near-cache hit: no network hop
     }
-    return read.thenComposeAsync(r -> judge(key, need, r, decisionId, now, deadline, 0), rt.executor())
+    return read.thenComposeAsync(r -> judge(key, need, r, null, decisionId, now, deadline, 0), rt.executor())
         .exceptionally(e -> unavailable(1, "vault_unreachable"));
   }
 
@@ -178,8 +178,8 @@ public final class VaultService implements AutoCloseable {
         }, rt.executor());
   }
 
-  private CompletableFuture<VaultLookup> judge(
-      CredentialKey key, Need need, VaultRecord r, String decisionId, long now, long deadline, int round) {
+  private CompletableFuture<VaultLookup> judge(CredentialKey key, Need need, VaultRecord r,
+      RefreshCycle.OpenedToken opened, String decisionId, long now, long deadline, int round) {
     VaultLookup.ConsentNeeded consent = ConsentRules.check(r, need);
     if (consent != null) {
       return done(counted(consent));
@@ -189,7 +189,7 @@ public final class VaultService implements AutoCloseable {
       if (r.refreshable() && now >= window.refreshAt(r) && activeBackoff(key, now) == null) {
         join(key, r, decisionId);
       }
-      return done(granted(key, r, need));
+      return done(granted(key, r, need, opened));
     }
     if (!r.refreshable()) {
       // Expired and nothing to refresh with: only a new consent helps.
@@ -223,7 +223,8 @@ public final class VaultService implements AutoCloseable {
     return switch (res) {
       case RefreshCycle.Result.Current c when c.record() == null -> done(counted(ConsentRules.check(null, need)));
       case RefreshCycle.Result.Current c ->
-          judge(key, need, c.record().version() >= seen.version() ? c.record() : seen, decisionId, now, deadline,
+          judge(key, need, c.record().version() >= seen.version() ? c.record() : seen, c.opened(), decisionId, now,
+              deadline,
               round + 1);
       // Transient (issue 3 item 5): 503 with Retry-After, never consent.
       case RefreshCycle.Result.Failed f -> done(unavailable(retryAfterSeconds(f.retryAfter()), f.reason()));
@@ -251,9 +252,11 @@ public final class VaultService implements AutoCloseable {
     return running.result();
   }
 
-  private VaultLookup granted(CredentialKey key, VaultRecord r, Need need) {
+  /** @param opened the cycle's shared opened token when this judges a refresh result, else null */
+  private VaultLookup granted(CredentialKey key, VaultRecord r, Need need, RefreshCycle.OpenedToken opened) {
     try {
-      String accessToken = rt.sealer().openAccessToken(key, r.sealed());
+      String accessToken = opened == null ? rt.sealer().openAccessToken(key, r.sealed())
+          : opened.accessToken(r, () -> rt.sealer().openAccessToken(key, r.sealed()));
       rt.metrics().lookup("granted");
       return new VaultLookup.Granted(accessToken,
           r.expiresAt() == Long.MAX_VALUE ? Instant.MAX : Instant.ofEpochMilli(r.expiresAt()), r.version());
