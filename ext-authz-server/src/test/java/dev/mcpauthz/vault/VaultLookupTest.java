@@ -89,15 +89,15 @@ class VaultLookupTest {
         new VaultLookup.Granted(g.accessToken(), g.expiresAt(), 1));
     // The store's near-cache invalidation travels asynchronously and may evict the first cached
     // copy; once it has, the entry stays cached and every lookup is answered on the caller's thread.
+    var near = ((com.hazelcast.map.impl.proxy.NearCachedMapProxyImpl<?, ?>) map(cluster.member(0))).getNearCache();
     int consecutiveHits = 0;
-    for (int i = 0; i < 200 && consecutiveHits < 50; i++) {
+    for (int i = 0; i < 2000 && (consecutiveHits < 50 || !(near.get(key("alice")) instanceof VaultRecord)); i++) {
       CompletableFuture<VaultLookup> f = vault.credentialFor(key("alice"), UPSTREAM, List.of(), decisionId());
       consecutiveHits = f.isDone() ? consecutiveHits + 1 : 0;
       assertThat(((VaultLookup.Granted) await(f)).accessToken()).isEqualTo(g.accessToken());
     }
-    assertThat(consecutiveHits).isEqualTo(50);
-    // Answered from the near cache, which VaultService reads directly (IMap.getAsync is slow on hits).
-    var near = ((com.hazelcast.map.impl.proxy.NearCachedMapProxyImpl<?, ?>) map(cluster.member(0))).getNearCache();
+    assertThat(consecutiveHits).isGreaterThanOrEqualTo(50);
+    // Cached in the near cache, which VaultService reads directly (IMap.getAsync is slow on hits).
     assertThat(near.get(key("alice"))).isInstanceOf(VaultRecord.class);
     assertThat(idp.calls()).isZero();
   }
