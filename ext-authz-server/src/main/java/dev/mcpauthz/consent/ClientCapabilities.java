@@ -34,7 +34,7 @@ public final class ClientCapabilities {
     if (declared == ElicitationSupport.UNDECLARED) {
       return CompletableFuture.completedFuture(null);
     }
-    return sessions.setAsync(clientKey(c), declared.name()).toCompletableFuture();
+    return sessions.setAsync(clientKey(c), declared.name()).thenApplyAsync(v -> v, executor).toCompletableFuture();
   }
 
   /**

@@ -69,13 +69,13 @@ public final class ElicitationStore {
     // The id entry is written first, so whoever reads the pending slot can always resolve its id.
     return map.setAsync(idKey(candidate.id()), json, ttlMillis, TimeUnit.MILLISECONDS)
         .thenCompose(v -> map.submitToKey(pendingKey(r), new ClaimPending(json, now.toEpochMilli(), ttlMillis)))
-        .thenApplyAsync(winner -> {
+        .thenCompose(winner -> {
           Elicitation e = Elicitation.fromJson(winner);
-          if (!e.id().equals(candidate.id())) {
-            map.deleteAsync(idKey(candidate.id())); // the losing candidate was never shown to anyone
-          }
-          return e;
-        }, executor)
+          // The losing candidate was never shown to anyone: remove it before answering.
+          return e.id().equals(candidate.id()) ? CompletableFuture.completedFuture(e)
+              : map.deleteAsync(idKey(candidate.id())).thenApply(deleted -> e);
+        })
+        .thenApplyAsync(e -> e, executor)
         .toCompletableFuture();
   }
 

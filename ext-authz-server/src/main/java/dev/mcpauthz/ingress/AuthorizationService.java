@@ -89,8 +89,22 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
       return CompletableFuture.completedFuture(new Answer(d, null));
     }
     if (d.outcome() != Decision.Outcome.ELICIT) {
-      prompts.observe(d);
-      return CompletableFuture.completedFuture(new Answer(d, null));
+      CompletableFuture<Void> remembered;
+      try {
+        remembered = prompts.observe(d);
+      } catch (RuntimeException e) {
+        remembered = CompletableFuture.failedFuture(e);
+      }
+      if (remembered.isDone() && !remembered.isCompletedExceptionally()) {
+        return CompletableFuture.completedFuture(new Answer(d, null)); // the common case: no hop
+      }
+      // Losing the memory only downgrades later prompts to a link in the message: never fail the call.
+      return remembered.handle((v, error) -> {
+        if (error != null) {
+          log.warn("client capabilities not stored decision_id={} error={}", decisionId, error.toString());
+        }
+        return new Answer(d, null);
+      });
     }
     CompletableFuture<ConsentPrompts.Prompt> prompt;
     try {

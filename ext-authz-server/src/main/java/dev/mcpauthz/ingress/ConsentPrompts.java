@@ -101,14 +101,18 @@ public final class ConsentPrompts {
     return capabilities.lookup(client(d), sessionId);
   }
 
-  /** An authenticated initialize to a server with an upstream: remember what it declared. */
-  public void observe(Decision d) {
+  /**
+   * An authenticated initialize to a server with an upstream: remember what it declared. Completes
+   * when stored, so the client's next request (sent after the initialize response) finds it.
+   */
+  public CompletableFuture<Void> observe(Decision d) {
     McpRequest r = d.request();
     if (d.outcome() == Decision.Outcome.ALLOW && d.principal() != null && d.server() != null
         && d.server().config().upstream() != null && "initialize".equals(r.method())
         && r.singleElicitation() != ElicitationSupport.UNDECLARED) {
-      capabilities.rememberInitialize(client(d), r.singleElicitation());
+      return capabilities.rememberInitialize(client(d), r.singleElicitation());
     }
+    return CompletableFuture.completedFuture(null);
   }
 
   private static ClientCapabilities.Client client(Decision d) {
