@@ -135,6 +135,10 @@ class ConsentCheckPathTest {
 
   @Test
   void aCallNeedingMoreScopesAsksForGrantedAndNeeded() throws Exception {
+    ch.qos.logback.classic.Logger auditLog = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger("mcp_authz.audit");
+    var captured = new ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent>();
+    captured.start();
+    auditLog.addAppender(captured);
     try (TestIssuer issuer = TestIssuer.start(); AuthzHarness authz = AuthzHarness.start(yaml(issuer))) {
       authz.server().vault().store(new CredentialKey(issuer.issuer(), "alice", "github"),
           new AuthzConfig.Upstream("gh", null, List.of("read:user", "repo")), List.of("read:user", "gist"),
@@ -154,6 +158,19 @@ class ConsentCheckPathTest {
       assertThat(store.find(id).get(10, TimeUnit.SECONDS).orElseThrow().scopes())
           .containsExactlyInAnyOrder("read:user", "gist", "repo");
       assertThat(Responses.body(r)).doesNotContain("gh-access", "gh-refresh");
+
+      var encoder = new net.logstash.logback.encoder.LogstashEncoder();
+      encoder.setContext(auditLog.getLoggerContext());
+      encoder.start();
+      List<String> requested = captured.list.stream().map(e -> new String(encoder.encode(e)))
+          .filter(l -> l.contains("\"event\":\"consent.requested\"")).toList();
+      assertThat(requested).singleElement().satisfies(l -> assertThat(l)
+          .contains("\"user\":\"alice\"", "\"server\":\"github\"", "\"provider\":\"gh\"",
+              "\"reason\":\"scope_escalation\"", "\"mode\":\"input_required\"", "\"elicitation_id\":\"" + id + "\"",
+              "\"decision_id\":\"" + Responses.metadata(r, "decision_id") + "\"")
+          .doesNotContain("gh-access", "gh-refresh", "eyJ"));
+    } finally {
+      auditLog.detachAppender(captured);
     }
   }
 }

@@ -39,6 +39,7 @@ class ElicitationStoreTest {
         List.of(), null, null);
     Config config = ClusterMember.memberConfig(cluster, new AuthzConfig(null, null, null, null, null, null, null, null,
         null, null, null).vault(), new AuthzConfig.Consent(null, TTL), null);
+    assertThat(config.getMapConfig(ElicitationStore.MAP_NAME).getTimeToLiveSeconds()).isEqualTo(600);
     member = ClusterMember.start(config);
     executor = Executors.newFixedThreadPool(2, r -> new Thread(r, "store-callbacks"));
   }
