@@ -8,7 +8,14 @@ import dev.mcpauthz.config.AuthzConfig;
 import dev.mcpauthz.decision.AuthorizationEngine;
 import dev.mcpauthz.decision.ServerRouter;
 import dev.mcpauthz.http.HttpListener;
+import dev.mcpauthz.cluster.ClusterMember;
+import dev.mcpauthz.consent.ClientCapabilities;
+import dev.mcpauthz.consent.ConsentLinks;
+import dev.mcpauthz.consent.ElicitationStore;
 import dev.mcpauthz.ingress.AuthorizationService;
+import dev.mcpauthz.ingress.ConsentPrompts;
+import dev.mcpauthz.mcp.McpRequestParser;
+import dev.mcpauthz.telemetry.ConsentMetrics;
 import dev.mcpauthz.policy.PolicyEnvironment;
 import dev.mcpauthz.policy.PolicyException;
 import dev.mcpauthz.policy.PolicyStore;
@@ -100,7 +107,7 @@ public final class McpAuthzServer implements AutoCloseable {
     this.engine = new AuthorizationEngine(config, router, new TokenVerifier(issuers, clock, Ticker.systemTicker()),
         upstream == null ? null : upstream.credentials(), policies);
     var service = new AuthorizationService(engine, config, new CheckMetrics(registry),
-        new DecisionLog(config.logging().decisions()), policyMetrics);
+        new DecisionLog(config.logging().decisions()), policyMetrics, upstream == null ? null : consentPrompts(clock));
     this.grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.grpc().bind(), config.grpc().port()))
         .executor(checkExecutor)
         .addService(service)
@@ -108,6 +115,19 @@ public final class McpAuthzServer implements AutoCloseable {
         .maxInboundMessageSize(config.limits().maxBodyBytes() + 256 * 1024)
         .build();
     this.http = new HttpListener(config.http(), router.all(), registry, () -> ready);
+  }
+
+  /** Consent prompts share the vault's Hazelcast member; their futures complete on the I/O executor. */
+  private ConsentPrompts consentPrompts(Clock clock) {
+    HazelcastInstance hz = upstream.member().hazelcast();
+    java.util.Map<String, String> names = new java.util.HashMap<>();
+    config.providers().forEach(p -> names.put(p.id(), p.displayName() == null ? p.id() : p.displayName()));
+    // Without consent.public_base_url the link points at this replica's loopback listener (docs/consent.md).
+    ConsentLinks links = ConsentLinks.of(config.consent().publicBaseUrl(), () -> this.http.port());
+    return new ConsentPrompts(new ElicitationStore(hz, config.consent().elicitationTtl(), clock, io),
+        new ClientCapabilities(hz, ClusterMember.SESSION_MAP, io), links, names, new ConsentMetrics(registry),
+        new McpRequestParser(config.limits().maxJsonDepth(), config.limits().maxBodyBytes(),
+            config.policy() == null ? 64 * 1024 : config.policy().maxArgsBytes()));
   }
 
   public static McpAuthzServer start(AuthzConfig config) throws IOException {

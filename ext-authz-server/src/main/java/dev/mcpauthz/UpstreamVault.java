@@ -53,7 +53,7 @@ final class UpstreamVault implements AutoCloseable {
     }
     ClusterMember member = null;
     try {
-      member = ClusterMember.start(config.cluster(), config.vault(), null);
+      member = ClusterMember.start(config.cluster(), config.vault(), config.consent(), null);
       // The vault always passes the RFC 8707 resource; a provider with send_resource: false drops it.
       VaultService vault = new VaultService(member.hazelcast(), config.vault(), keys, providers.refresher(), meters,
           clock);

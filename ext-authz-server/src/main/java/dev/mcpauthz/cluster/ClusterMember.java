@@ -13,6 +13,7 @@ import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.spi.merge.LatestUpdateMergePolicy;
 import dev.mcpauthz.config.AuthzConfig;
+import dev.mcpauthz.consent.ElicitationStore;
 import dev.mcpauthz.vault.VaultSerializers;
 import dev.mcpauthz.vault.VaultService;
 import java.io.IOException;
@@ -42,7 +43,13 @@ public final class ClusterMember implements AutoCloseable {
   /** Starts the member described by the configuration ({@code baseDir} resolves {@code config_file}). */
   public static ClusterMember start(AuthzConfig.Cluster cluster, AuthzConfig.Vault vault, Path baseDir)
       throws IOException {
-    return start(memberConfig(cluster, vault, baseDir));
+    return start(cluster, vault, new AuthzConfig.Consent(null, null), baseDir);
+  }
+
+  /** As above, with the consent section (the elicitation map's TTL). */
+  public static ClusterMember start(AuthzConfig.Cluster cluster, AuthzConfig.Vault vault, AuthzConfig.Consent consent,
+      Path baseDir) throws IOException {
+    return start(memberConfig(cluster, vault, consent, baseDir));
   }
 
   /** Starts a member from a prepared config (tests add timing properties this way). */
@@ -53,6 +60,12 @@ public final class ClusterMember implements AutoCloseable {
   /** The Hazelcast member config for {@code cluster.*} and {@code vault.*}. */
   public static Config memberConfig(AuthzConfig.Cluster cluster, AuthzConfig.Vault vault, Path baseDir)
       throws IOException {
+    return memberConfig(cluster, vault, new AuthzConfig.Consent(null, null), baseDir);
+  }
+
+  /** The Hazelcast member config for {@code cluster.*}, {@code vault.*} and {@code consent.*}. */
+  public static Config memberConfig(AuthzConfig.Cluster cluster, AuthzConfig.Vault vault, AuthzConfig.Consent consent,
+      Path baseDir) throws IOException {
     Config config;
     if (cluster.configFile() != null) {
       Path file = baseDir == null ? cluster.configFile() : baseDir.resolve(cluster.configFile());
@@ -74,6 +87,9 @@ public final class ClusterMember implements AutoCloseable {
     }
     if (config.getMapConfigOrNull(SESSION_MAP) == null) {
       config.addMapConfig(sessionMap(vault));
+    }
+    if (config.getMapConfigOrNull(ElicitationStore.MAP_NAME) == null) {
+      config.addMapConfig(elicitationMap(vault, consent));
     }
     return config;
   }
@@ -107,6 +123,16 @@ public final class ClusterMember implements AutoCloseable {
     return new MapConfig(SESSION_MAP)
         .setBackupCount(vault.backupCount())
         .setTimeToLiveSeconds((int) Math.min(Integer.MAX_VALUE, vault.sessionTtl().toSeconds()));
+  }
+
+  /**
+   * Pending consent prompts: the store sets each entry's TTL ({@code consent.elicitation_ttl}); the
+   * map's TTL is the same, as a backstop for entries written by other code paths.
+   */
+  public static MapConfig elicitationMap(AuthzConfig.Vault vault, AuthzConfig.Consent consent) {
+    return new MapConfig(ElicitationStore.MAP_NAME)
+        .setBackupCount(vault.backupCount())
+        .setTimeToLiveSeconds((int) Math.max(1, Math.min(Integer.MAX_VALUE, consent.elicitationTtl().toSeconds())));
   }
 
   private static void network(Config config, AuthzConfig.Cluster cluster) throws IOException {

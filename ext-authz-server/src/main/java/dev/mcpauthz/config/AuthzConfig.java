@@ -23,7 +23,8 @@ public record AuthzConfig(
     List<Issuer> issuers,
     List<Provider> providers,
     List<Server> servers,
-    Policy policy) {
+    Policy policy,
+    Consent consent) {
 
   public AuthzConfig {
     grpc = Objects.requireNonNullElseGet(grpc, () -> new Grpc(null, null, null, null));
@@ -39,6 +40,32 @@ public record AuthzConfig(
     issuers = issuers == null ? List.of() : List.copyOf(issuers);
     providers = providers == null ? List.of() : List.copyOf(providers);
     servers = servers == null ? List.of() : List.copyOf(servers);
+    consent = Objects.requireNonNullElseGet(consent, () -> new Consent(null, null));
+  }
+
+  /** The configuration without a consent section (the shape before issue 4). */
+  public AuthzConfig(Grpc grpc, Http http, Limits limits, Routing routing, IdentityHeaders identityHeaders,
+      Logging logging, Cluster cluster, Vault vault, List<Issuer> issuers, List<Provider> providers,
+      List<Server> servers, Policy policy) {
+    this(grpc, http, limits, routing, identityHeaders, logging, cluster, vault, issuers, providers, servers, policy,
+        null);
+  }
+
+  /**
+   * Consent prompts (docs/consent.md).
+   *
+   * @param publicBaseUrl where users' browsers reach this service's consent pages (the gateway's
+   *     HTTPS entry); null derives {@code http://127.0.0.1:<http port>}, which only a local client
+   *     can open
+   * @param elicitationTtl how long a consent link stays valid (and is reused for the same user,
+   *     server, reason and scopes)
+   */
+  public record Consent(
+      @JsonProperty("public_base_url") URI publicBaseUrl,
+      @JsonProperty("elicitation_ttl") Duration elicitationTtl) {
+    public Consent {
+      elicitationTtl = Objects.requireNonNullElse(elicitationTtl, Duration.ofMinutes(10));
+    }
   }
 
   /** The configuration without per-tool policy (the shape before issue 5). */

@@ -17,6 +17,7 @@ import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
 import io.envoyproxy.envoy.service.auth.v3.DeniedHttpResponse;
 import io.envoyproxy.envoy.type.v3.HttpStatus;
 import io.grpc.stub.StreamObserver;
+import java.util.concurrent.CompletableFuture;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,6 +37,8 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
   private final String decisionIdHeader;
   private final PolicyMetrics policyMetrics;
   private final PolicyAudit policyAudit;
+  /** Consent prompts, or null when no server has an upstream (nothing can elicit then). */
+  private final ConsentPrompts prompts;
 
   public AuthorizationService(AuthorizationEngine engine, AuthzConfig config, CheckMetrics metrics, DecisionLog decisionLog) {
     this(engine, config, metrics, decisionLog, null);
@@ -44,6 +47,13 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
   /** @param policyMetrics per-tool policy meters, or null when no policy is configured */
   public AuthorizationService(AuthorizationEngine engine, AuthzConfig config, CheckMetrics metrics, DecisionLog decisionLog,
       PolicyMetrics policyMetrics) {
+    this(engine, config, metrics, decisionLog, policyMetrics, null);
+  }
+
+  /** @param prompts consent prompts, or null when no server has an upstream */
+  public AuthorizationService(AuthorizationEngine engine, AuthzConfig config, CheckMetrics metrics, DecisionLog decisionLog,
+      PolicyMetrics policyMetrics, ConsentPrompts prompts) {
+    this.prompts = prompts;
     this.policyMetrics = policyMetrics;
     this.policyAudit = new PolicyAudit();
     this.engine = engine;
@@ -58,21 +68,70 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
     long start = System.nanoTime();
     String decisionId = DecisionIds.next();
     try {
-      engine.decide(new EnvoyCheckContext(request), decisionId)
-          .whenComplete((decision, error) -> respond(decision, error, decisionId, start, observer));
+      EnvoyCheckContext ctx = new EnvoyCheckContext(request);
+      engine.decide(ctx, decisionId)
+          .thenCompose(decision -> withPrompt(decision, ctx, decisionId))
+          .whenComplete((answer, error) -> respond(answer == null ? null : answer.decision(),
+              answer == null ? null : answer.prompt(), error, decisionId, start, observer));
     } catch (RuntimeException e) {
-      respond(null, e, decisionId, start, observer);
+      respond(null, null, e, decisionId, start, observer);
     }
   }
 
-  private void respond(Decision decision, Throwable error, String decisionId, long start, StreamObserver<CheckResponse> observer) {
+  private record Answer(Decision decision, ConsentPrompts.Prompt prompt) {}
+
+  /**
+   * An ELICIT completes after its elicitation is stored (off the gRPC thread). If the store cannot be
+   * reached the prompt degrades to the plain consent denial: still no call upstream (fail closed).
+   */
+  private CompletableFuture<Answer> withPrompt(Decision d, EnvoyCheckContext ctx, String decisionId) {
+    if (prompts == null) {
+      return CompletableFuture.completedFuture(new Answer(d, null));
+    }
+    if (d.outcome() != Decision.Outcome.ELICIT) {
+      CompletableFuture<Void> remembered;
+      try {
+        remembered = prompts.observe(d);
+      } catch (RuntimeException e) {
+        remembered = CompletableFuture.failedFuture(e);
+      }
+      if (remembered.isDone() && !remembered.isCompletedExceptionally()) {
+        return CompletableFuture.completedFuture(new Answer(d, null)); // the common case: no hop
+      }
+      // Losing the memory only downgrades later prompts to a link in the message: never fail the call.
+      return remembered.handle((v, error) -> {
+        if (error != null) {
+          log.warn("client capabilities not stored decision_id={} error={}", decisionId, error.toString());
+        }
+        return new Answer(d, null);
+      });
+    }
+    CompletableFuture<ConsentPrompts.Prompt> prompt;
+    try {
+      prompt = prompts.prepare(d, ctx, decisionId);
+    } catch (RuntimeException e) {
+      prompt = CompletableFuture.failedFuture(e);
+    }
+    return prompt.handle((p, error) -> {
+      if (error != null) {
+        log.warn("consent prompt not stored decision_id={} error={}", decisionId, error.toString());
+      }
+      return new Answer(d, p);
+    });
+  }
+
+  private void respond(Decision decision, ConsentPrompts.Prompt prompt, Throwable error, String decisionId, long start,
+      StreamObserver<CheckResponse> observer) {
     CheckResponse response;
     DecisionRecord record;
     if (error == null) {
       record = DecisionRecords.of(decision, decisionId);
+      if (prompt != null) {
+        record = record.toBuilder().setElicitationId(prompt.elicitation().id()).build();
+      }
       Struct metadata = DecisionRecords.toStruct(record);
       try {
-        response = responses.render(decision, decisionId, metadata);
+        response = responses.render(decision, prompt, decisionId, metadata);
       } catch (RuntimeException e) {
         error = e;
         response = null;

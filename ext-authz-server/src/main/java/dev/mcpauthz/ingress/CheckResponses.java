@@ -27,12 +27,37 @@ final class CheckResponses {
   }
 
   CheckResponse render(Decision d, String decisionId, Struct metadata) {
+    return render(d, null, decisionId, metadata);
+  }
+
+  /** @param prompt the consent prompt of an ELICIT, or null (then it is rendered like a deny) */
+  CheckResponse render(Decision d, ConsentPrompts.Prompt prompt, String decisionId, Struct metadata) {
     return switch (d.outcome()) {
       case ALLOW -> allow(d.principal(), d.upstreamToken(), decisionId, metadata);
       case PASS_THROUGH -> CheckResponse.newBuilder().setStatus(OK).setOkResponse(OkHttpResponse.getDefaultInstance())
           .setDynamicMetadata(metadata).build();
-      case DENY, ELICIT -> deny(d, decisionId, metadata);
+      case ELICIT -> prompt == null ? deny(d, decisionId, metadata) : elicit(d, prompt, decisionId, metadata);
+      case DENY -> deny(d, decisionId, metadata);
     };
+  }
+
+  /**
+   * A consent prompt is Envoy's "denied" response with the status the MCP client must see: 200 for
+   * an InputRequiredResult, a -32042 error or a tool result (Envoy's ext_authz filter sends
+   * {@code denied_response} as a local reply with its status and body, whatever the status), 403 for
+   * the gateway's error. The gRPC status stays PERMISSION_DENIED: the call never reaches upstream.
+   */
+  private CheckResponse elicit(Decision d, ConsentPrompts.Prompt prompt, String decisionId, Struct metadata) {
+    ElicitationResponses.Rendered r = ElicitationResponses.render(prompt.mode(), d, prompt.elicitation(), prompt.url(),
+        prompt.message(), decisionId);
+    DeniedHttpResponse.Builder denied = DeniedHttpResponse.newBuilder()
+        .setStatus(HttpStatus.newBuilder().setCodeValue(r.httpStatus()))
+        .addHeaders(overwrite("content-type", "application/json"))
+        .addHeaders(overwrite("cache-control", "no-store"))
+        .addHeaders(overwrite(names.decisionId(), decisionId))
+        .setBody(r.body());
+    return CheckResponse.newBuilder().setStatus(PERMISSION_DENIED).setDeniedResponse(denied)
+        .setDynamicMetadata(metadata).build();
   }
 
   private CheckResponse allow(Principal p, String upstreamToken, String decisionId, Struct metadata) {

@@ -62,6 +62,7 @@ final class DecisionRecords {
     put(s, "upstream_provider", r.getUpstreamProvider());
     put(s, "policy_version", r.getPolicyVersion());
     put(s, "policy_rule", r.getPolicyRule());
+    put(s, "elicitation_id", r.getElicitationId());
     if (r.getUpstreamInjected()) {
       s.putFields("upstream_injected", Value.newBuilder().setBoolValue(true).build());
     }

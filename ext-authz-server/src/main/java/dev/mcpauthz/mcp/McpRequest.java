@@ -33,6 +33,11 @@ public record McpRequest(
     return !batch && messages.size() == 1 ? messages.get(0).arguments() : null;
   }
 
+  /** What a non-batch request declared about URL elicitation (see {@link McpMessage#elicitation()}). */
+  public ElicitationSupport singleElicitation() {
+    return !batch && messages.size() == 1 ? messages.get(0).elicitation() : ElicitationSupport.UNDECLARED;
+  }
+
   public McpRequest withProblem(McpProblem p) {
     return new McpRequest(protocolVersion, method, name, messages, batch, bodyIncomplete, p);
   }

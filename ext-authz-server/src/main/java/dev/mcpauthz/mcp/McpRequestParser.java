@@ -219,6 +219,8 @@ public final class McpRequestParser {
     String uri = null;
     JsonNode arguments = null;
     boolean argumentsTooLarge = false;
+    ElicitationSupport metaCaps = ElicitationSupport.UNDECLARED;
+    ElicitationSupport initCaps = ElicitationSupport.UNDECLARED;
     boolean result = false;
     JsonToken t;
     while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
@@ -247,6 +249,10 @@ public final class McpRequestParser {
                 name = p.getText();
               } else if (pv == JsonToken.VALUE_STRING && pf.equals("uri")) {
                 uri = p.getText();
+              } else if (pv == JsonToken.START_OBJECT && pf.equals("_meta")) {
+                metaCaps = metaCapabilities(p);
+              } else if (pv == JsonToken.START_OBJECT && pf.equals("capabilities")) {
+                initCaps = elicitation(p);
               } else if (argumentsLimit >= 0 && pf.equals("arguments")) {
                 long start = offset(p.currentTokenLocation());
                 JsonNode tree = TREES.readTree(p);
@@ -285,8 +291,50 @@ public final class McpRequestParser {
       return McpProblem.invalidRequest("a JSON-RPC request needs a method");
     }
     String target = method != null && method.equals("resources/read") ? uri : name;
-    out.add(new McpMessage(id, method, target, arguments, argumentsTooLarge));
+    // params.capabilities means client capabilities only on initialize (2025-11-25 basic/lifecycle).
+    ElicitationSupport caps = metaCaps != ElicitationSupport.UNDECLARED ? metaCaps
+        : "initialize".equals(method) ? initCaps : ElicitationSupport.UNDECLARED;
+    out.add(new McpMessage(id, method, target, arguments, argumentsTooLarge, caps));
     return null;
+  }
+
+  static final String META_CLIENT_CAPABILITIES = "io.modelcontextprotocol/clientCapabilities";
+
+  /** {@code params._meta} (parser on its START_OBJECT): the client capabilities of MCP 2026-07-28 requests. */
+  private static ElicitationSupport metaCapabilities(JsonParser p) throws IOException {
+    ElicitationSupport out = ElicitationSupport.UNDECLARED;
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String f = p.currentName();
+      JsonToken v = p.nextToken();
+      if (v == JsonToken.START_OBJECT && f.equals(META_CLIENT_CAPABILITIES)) {
+        out = elicitation(p);
+      } else {
+        p.skipChildren();
+      }
+    }
+    return out;
+  }
+
+  /** A ClientCapabilities object (parser on its START_OBJECT): is {@code elicitation.url} declared? */
+  private static ElicitationSupport elicitation(JsonParser p) throws IOException {
+    ElicitationSupport out = ElicitationSupport.NONE;
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String f = p.currentName();
+      JsonToken v = p.nextToken();
+      if (v == JsonToken.START_OBJECT && f.equals("elicitation")) {
+        while (p.nextToken() == JsonToken.FIELD_NAME) {
+          String mode = p.currentName();
+          JsonToken mv = p.nextToken();
+          if (mode.equals("url") && mv == JsonToken.START_OBJECT) {
+            out = ElicitationSupport.URL;
+          }
+          p.skipChildren();
+        }
+      } else {
+        p.skipChildren();
+      }
+    }
+    return out;
   }
 
   private static long offset(com.fasterxml.jackson.core.JsonLocation loc) {

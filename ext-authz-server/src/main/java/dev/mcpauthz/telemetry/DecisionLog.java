@@ -42,6 +42,7 @@ public final class DecisionLog {
         kv("protocol_version", r.getProtocolVersion()),
         kv("policy_version", r.getPolicyVersion()),
         kv("policy_rule", r.getPolicyRule()),
+        kv("elicitation_id", r.getElicitationId()),
         kv("duration_us", nanos / 1000));
   }
 }

@@ -75,6 +75,17 @@ class ConfigLoaderTest {
     assertThat(c.issuers().get(0).introspection().clientSecret()).isEqualTo("from-env");
   }
 
+  @Test
+  void consentDefaultsAndLoopbackHttpBase() {
+    AuthzConfig defaults = ConfigLoader.parse(VALID, "c.yaml", Map.of(), null);
+    assertThat(defaults.consent().publicBaseUrl()).isNull();
+    assertThat(defaults.consent().elicitationTtl()).isEqualTo(java.time.Duration.ofMinutes(10));
+    AuthzConfig local = ConfigLoader.parse(VALID + "consent: {public_base_url: 'http://127.0.0.1:8080', elicitation_ttl: 5m}\n",
+        "c.yaml", Map.of(), null);
+    assertThat(local.consent().publicBaseUrl()).hasToString("http://127.0.0.1:8080");
+    assertThat(local.consent().elicitationTtl()).isEqualTo(java.time.Duration.ofMinutes(5));
+  }
+
   static Stream<Arguments> invalid() {
     return Stream.of(
         Arguments.of("unknown key", VALID + "\ngrpcc: {port: 1}", "", "unknown key 'grpcc'"),
@@ -94,6 +105,10 @@ class ConfigLoaderTest {
         Arguments.of("identity header cannot be authorization", VALID + "identity_headers: {subject: authorization}\n", "identity_headers.subject", "cannot carry identity"),
         Arguments.of("wrong type", VALID + "grpc: {port: lots}\n", "grpc.port", ""),
         Arguments.of("no servers", VALID.substring(0, VALID.indexOf("servers:")), "servers", "at least one"),
+        Arguments.of("plain http consent base", VALID + "consent: {public_base_url: http://gw.example.com}\n", "consent.public_base_url", "https"),
+        Arguments.of("relative consent base", VALID + "consent: {public_base_url: /auth}\n", "consent.public_base_url", "absolute"),
+        Arguments.of("consent base with query", VALID + "consent: {public_base_url: 'https://gw.example.com/?a=b'}\n", "consent.public_base_url", "no query"),
+        Arguments.of("elicitation ttl too short", VALID + "consent: {elicitation_ttl: 1s}\n", "consent.elicitation_ttl", "between 10s and 24h"),
         Arguments.of("invalid YAML", "issuers: [\n  - id: x\n  bad", "line", "invalid YAML"));
   }
 

@@ -38,6 +38,27 @@ class McpRequestParserTest {
   }
 
   @Test
+  void clientCapabilitiesComeFromMetaOrFromInitialize() {
+    String meta = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"t\",\"_meta\":{"
+        + "\"io.modelcontextprotocol/clientCapabilities\":{\"elicitation\":{\"url\":{}}}}}}";
+    assertThat(parse(Map.of(), meta).singleElicitation()).isEqualTo(ElicitationSupport.URL);
+    String formOnly = meta.replace("{\"url\":{}}", "{}");
+    assertThat(parse(Map.of(), formOnly).singleElicitation()).isEqualTo(ElicitationSupport.NONE);
+    String noCaps = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"name\":\"t\",\"_meta\":{}}}";
+    assertThat(parse(Map.of(), noCaps).singleElicitation()).isEqualTo(ElicitationSupport.UNDECLARED);
+
+    String init = "{\"jsonrpc\":\"2.0\",\"id\":0,\"params\":{\"capabilities\":{\"roots\":{},\"elicitation\":{\"form\":{},\"url\":{}}}},"
+        + "\"method\":\"initialize\"}";
+    assertThat(parse(Map.of(), init).singleElicitation()).isEqualTo(ElicitationSupport.URL);
+    // params.capabilities means nothing outside initialize.
+    String notInit = init.replace("initialize", "tools/list");
+    assertThat(parse(Map.of(), notInit).singleElicitation()).isEqualTo(ElicitationSupport.UNDECLARED);
+    // A scalar where an object belongs is not a declaration.
+    String scalar = init.replace("\"url\":{}", "\"url\":true");
+    assertThat(parse(Map.of(), scalar).singleElicitation()).isEqualTo(ElicitationSupport.NONE);
+  }
+
+  @Test
   void absentProtocolVersionMeans20250326() {
     McpRequest r = parse(Map.of(), "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}");
     assertThat(r.protocolVersion()).isEqualTo("2025-03-26");

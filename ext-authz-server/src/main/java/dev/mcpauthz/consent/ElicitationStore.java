@@ -1,0 +1,112 @@
+package dev.mcpauthz.consent;
+
+import com.hazelcast.core.HazelcastInstance;
+import com.hazelcast.map.IMap;
+import dev.mcpauthz.decision.ConsentReason;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Pending consent prompts in the Hazelcast map {@value #MAP_NAME}, shared by every replica (the
+ * browser's /auth/start may reach another replica than the Check did). Two kinds of entry, both
+ * with the elicitation TTL: {@code id:<id>} → elicitation (lookup by the id in the consent URL) and
+ * {@code pending:<digest of user, server, reason, scopes>} → elicitation (reuse while pending).
+ *
+ * <p>Every call is asynchronous and completes on {@code executor}, never on a Hazelcast thread and
+ * never blocking the gRPC thread.
+ */
+public final class ElicitationStore {
+  public static final String MAP_NAME = "mcp-authz-elicitations";
+  /** 256 bits: far beyond guessing (MCP elicitation "Safe URL Handling": the URL is not a credential). */
+  static final int ID_BYTES = 32;
+
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private final IMap<String, String> map;
+  private final Duration ttl;
+  private final Clock clock;
+  private final Executor executor;
+
+  public ElicitationStore(HazelcastInstance hazelcast, Duration ttl, Clock clock, Executor executor) {
+    this.map = hazelcast.getMap(MAP_NAME);
+    this.ttl = ttl;
+    this.clock = clock;
+    this.executor = executor;
+  }
+
+  /** What a prompt is for; everything but the id and times of an {@link Elicitation}. */
+  public record Request(String issuer, String subject, String server, String provider, List<String> scopes,
+      ConsentReason reason, String callDigest) {
+    public Request {
+      scopes = List.copyOf(scopes);
+    }
+  }
+
+  /**
+   * The pending elicitation for this user, server, reason and scopes, minting one when none is
+   * live. A repeat within the TTL reuses the first (same id, same link; its call digest is the
+   * first call's).
+   */
+  public CompletableFuture<Elicitation> mint(Request r) {
+    Instant now = clock.instant();
+    Elicitation candidate = new Elicitation(newId(), r.issuer(), r.subject(), r.server(), r.provider(), r.scopes(),
+        r.reason(), r.callDigest(), now, now.plus(ttl));
+    String json = candidate.toJson();
+    long ttlMillis = ttl.toMillis();
+    // The id entry is written first, so whoever reads the pending slot can always resolve its id.
+    return map.setAsync(idKey(candidate.id()), json, ttlMillis, TimeUnit.MILLISECONDS)
+        .thenCompose(v -> map.submitToKey(pendingKey(r), new ClaimPending(json, now.toEpochMilli(), ttlMillis)))
+        .thenCompose(winner -> {
+          Elicitation e = Elicitation.fromJson(winner);
+          // The losing candidate was never shown to anyone: remove it before answering.
+          return e.id().equals(candidate.id()) ? CompletableFuture.completedFuture(e)
+              : map.deleteAsync(idKey(candidate.id())).thenApply(deleted -> e);
+        })
+        .thenApplyAsync(e -> e, executor)
+        .toCompletableFuture();
+  }
+
+  /** The live elicitation with this id; empty when unknown or expired. */
+  public CompletableFuture<Optional<Elicitation>> find(String id) {
+    return map.getAsync(idKey(id))
+        .thenApplyAsync(json -> Optional.ofNullable(json).map(Elicitation::fromJson)
+            .filter(e -> !e.expiredAt(clock.instant())), executor)
+        .toCompletableFuture();
+  }
+
+  /** A fresh opaque id: random bytes, URL-safe Base64 without padding (43 characters). */
+  static String newId() {
+    byte[] b = new byte[ID_BYTES];
+    RANDOM.nextBytes(b);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+  }
+
+  private static String idKey(String id) {
+    return "id:" + id;
+  }
+
+  /** Hashed, so the map's keys carry no user identifier either. */
+  static String pendingKey(Request r) {
+    String joined = String.join("\0", r.issuer(), r.subject(), r.server(), r.provider(), r.reason().name(),
+        String.join(" ", new TreeSet<>(r.scopes())));
+    try {
+      byte[] d = MessageDigest.getInstance("SHA-256").digest(joined.getBytes(StandardCharsets.UTF_8));
+      return "pending:" + HexFormat.of().formatHex(d);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
