@@ -8,9 +8,8 @@ import dev.mcpauthz.config.AuthzConfig;
 import dev.mcpauthz.config.ConfigException;
 import dev.mcpauthz.config.ConfigLoader;
 import dev.mcpauthz.testing.AuthzHarness;
+import dev.mcpauthz.testing.FreePorts;
 import dev.mcpauthz.testing.TestIssuer;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.Base64;
 import java.util.Map;
@@ -32,7 +31,7 @@ class UpstreamWiringTest {
 
   @Test
   void shippedUpstreamExampleStartsAMemberTheVaultAndTheProviderAndStopsThem() throws Exception {
-    int clusterPort = freePort();
+    int clusterPort = FreePorts.pick();
     Map<String, String> env = Map.of(
         "MCP_AUTHZ_VAULT__KEYS__0__SECRET", Base64.getEncoder().encodeToString(new byte[32]),
         "MCP_AUTHZ_PROVIDERS__0__CLIENT_SECRET", "test-secret",
@@ -59,11 +58,5 @@ class UpstreamWiringTest {
     assertThatThrownBy(() -> ConfigLoader.load(Path.of("../examples/mcp-authz-upstream.yaml"), Map.of()))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("vault.keys[0]");
-  }
-
-  private static int freePort() throws Exception {
-    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
   }
 }

@@ -5,6 +5,7 @@ import dev.mcpauthz.config.AuthzConfig;
 import dev.mcpauthz.config.ConfigLoader;
 import dev.mcpauthz.testing.AuthzHarness;
 import dev.mcpauthz.testing.Checks;
+import dev.mcpauthz.testing.FreePorts;
 import dev.mcpauthz.testing.TestIssuer;
 import io.envoyproxy.envoy.service.auth.v3.CheckRequest;
 import java.io.IOException;
@@ -73,7 +74,7 @@ final class BenchFixtures implements AutoCloseable {
           cluster: {cluster_name: bench-%s, port: %d}
           vault:
             keys: [{id: k1, secret: %s}]
-          """.formatted(Long.toHexString(System.nanoTime()), freePort(),
+          """.formatted(Long.toHexString(System.nanoTime()), FreePorts.pick(),
           java.util.Base64.getEncoder().encodeToString(new byte[32]));
       AuthzConfig config = ConfigLoader.parse(yaml, "bench-vault.yaml", Map.of(), null);
       server = McpAuthzServer.start(config);
@@ -94,14 +95,6 @@ final class BenchFixtures implements AutoCloseable {
       }
       issuer.close();
       throw new IllegalStateException("cannot start the vault fixture", e);
-    }
-  }
-
-  static int freePort() {
-    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     }
   }
 

@@ -5,6 +5,7 @@ import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
 import dev.mcpauthz.cluster.ClusterMember;
 import dev.mcpauthz.config.AuthzConfig;
+import dev.mcpauthz.testing.FreePorts;
 import dev.mcpauthz.upstream.RefreshOutcome;
 import dev.mcpauthz.upstream.TokenGrant;
 import dev.mcpauthz.upstream.TokenRefresher;
@@ -110,7 +111,7 @@ public final class VaultFanout {
     AuthzConfig.Vault cfg = vaultConfig();
     KeyRing keys = KeyRing.fromConfig(cfg, null);
     GatedIdp idp = new GatedIdp();
-    List<Integer> ports = List.of(BenchFixtures.freePort(), BenchFixtures.freePort(), BenchFixtures.freePort());
+    List<Integer> ports = List.of(FreePorts.pick(), FreePorts.pick(), FreePorts.pick());
     String cluster = "fanout-" + Long.toHexString(System.nanoTime());
     List<ClusterMember> members = new ArrayList<>();
     List<VaultService> vaults = new ArrayList<>();
@@ -120,9 +121,8 @@ public final class VaultFanout {
         members.add(m);
         vaults.add(new VaultService(m.hazelcast(), cfg, keys, idp, new SimpleMeterRegistry(), Clock.systemUTC()));
       }
-      while (members.getFirst().hazelcast().getCluster().getMembers().size() < 3) {
-        Thread.onSpinWait(); // set-up only: wait for the three members to see each other
-      }
+      dev.mcpauthz.testing.Conditions.waitUntil(java.time.Duration.ofSeconds(60), "cluster of 3 members",
+          () -> members.getFirst().hazelcast().getCluster().getMembers().size() == 3);
       CredentialKey key = new CredentialKey("https://issuer.example", "alice", "srv");
       long[] fanout = new long[WAITERS * cycles];
       long[] endToEnd = new long[WAITERS * cycles];
@@ -192,7 +192,7 @@ public final class VaultFanout {
 
   static void heapPerCredential(String label, int accessLength, int refreshLength) throws Exception {
     AuthzConfig.Vault cfg = vaultConfig();
-    int port = BenchFixtures.freePort();
+    int port = FreePorts.pick();
     try (ClusterMember m = ClusterMember.start(member("heap-" + System.nanoTime(), port, List.of(port), cfg))) {
       VaultService vault = new VaultService(m.hazelcast(), cfg, KeyRing.fromConfig(cfg, null),
           r -> CompletableFuture.completedFuture(new RefreshOutcome.Failed("unused", Duration.ofSeconds(1), 0)),

@@ -19,8 +19,13 @@ record Need(String provider, String resource, List<String> scopes) {
     return new Need(upstream.provider(), canonicalResource(upstream), List.copyOf(scopes));
   }
 
+  /** Normalised once per configured resource: Need.of runs on every Check of an upstream server. */
+  private static final java.util.concurrent.ConcurrentHashMap<java.net.URI, String> CANONICAL =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
   static String canonicalResource(AuthzConfig.Upstream upstream) {
-    return upstream.resource() == null ? null : ResourceUri.normalize(upstream.resource().toString());
+    return upstream.resource() == null ? null
+        : CANONICAL.computeIfAbsent(upstream.resource(), r -> ResourceUri.normalize(r.toString()));
   }
 
   static List<String> union(List<String> a, List<String> b) {

@@ -11,6 +11,7 @@ import com.nimbusds.jose.JWSHeader;
 import com.nimbusds.jose.jwk.RSAKey;
 import dev.mcpauthz.testing.AuthzHarness;
 import dev.mcpauthz.testing.CheckCalls;
+import dev.mcpauthz.testing.Conditions;
 import dev.mcpauthz.testing.Checks;
 import dev.mcpauthz.testing.TestIssuer;
 import io.envoyproxy.envoy.service.auth.v3.CheckResponse;
@@ -121,20 +122,8 @@ class KeyAndIntrospectionFetchTest {
     return CheckCalls.send(authz.asyncStub(), request.build(), 20);
   }
 
-  /** Polls a condition with a deadline; used only to observe progress, never as a delay. */
   static void waitUntil(java.util.function.BooleanSupplier condition) {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("condition not met within 10s");
-      }
-      Thread.onSpinWait();
-      try {
-        Thread.sleep(5);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AssertionError(e);
-      }
-    }
+    Conditions.waitUntil(condition);
   }
+
 }

@@ -1,6 +1,7 @@
 package dev.mcpauthz.policy;
 
 import dev.mcpauthz.testing.AuthzHarness;
+import dev.mcpauthz.testing.FreePorts;
 import dev.mcpauthz.testing.TestIssuer;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -37,7 +38,7 @@ final class PolicyFixtures {
           keys: [{id: k1, secret: MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=}]
         cluster: {cluster_name: policy-%d, port: %d}
         policy: {dir: %s, watch: false}
-        """.formatted(System.nanoTime(), freePort(), policyDir);
+        """.formatted(System.nanoTime(), FreePorts.pick(), policyDir);
   }
 
   /** The upstream token {@link #connectUpstream} stores for a user. */
@@ -60,14 +61,6 @@ final class PolicyFixtures {
           "test").get(30, java.util.concurrent.TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new IllegalStateException("cannot store the upstream credential", e);
-    }
-  }
-
-  static int freePort() {
-    try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
     }
   }
 

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.mcpauthz.config.AuthzConfig;
 import dev.mcpauthz.config.ConfigLoader;
+import dev.mcpauthz.testing.Conditions;
 import dev.mcpauthz.testing.FaultyTokenEndpoint;
 import dev.mcpauthz.testing.FaultyTokenEndpoint.Reply;
 import dev.mcpauthz.testing.Gate;
@@ -93,7 +94,7 @@ class ProviderRegistryTest {
       assertThat(answered.awaitArrivals(1, Duration.ofSeconds(10))).isTrue();
       answered.open();
       // the retry is counted just before its 15 s wait is scheduled
-      waitUntil(() -> meters.find("mcp.authz.provider.token.requests").tag("outcome", "retry").counter() != null);
+      Conditions.waitUntil(() -> meters.find("mcp.authz.provider.token.requests").tag("outcome", "retry").counter() != null);
       registry.close();
       assertThat(pending.get(10, TimeUnit.SECONDS)).isInstanceOfSatisfying(RefreshOutcome.Failed.class,
           f -> assertThat(f.reason()).isEqualTo("shutdown"));
@@ -101,12 +102,4 @@ class ProviderRegistryTest {
     }
   }
 
-  /** A bounded wait for a condition another thread makes true (fails after 10 s). */
-  private static void waitUntil(java.util.function.BooleanSupplier condition) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!condition.getAsBoolean()) {
-      assertThat(System.nanoTime()).as("condition within 10 s").isLessThan(deadline);
-      Thread.sleep(5);
-    }
-  }
 }

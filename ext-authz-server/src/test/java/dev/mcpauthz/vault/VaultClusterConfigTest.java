@@ -10,6 +10,7 @@ import com.hazelcast.config.YamlConfigBuilder;
 import com.hazelcast.spi.merge.LatestUpdateMergePolicy;
 import dev.mcpauthz.cluster.ClusterMember;
 import dev.mcpauthz.config.AuthzConfig;
+import dev.mcpauthz.testing.FreePorts;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -138,7 +139,7 @@ class VaultClusterConfigTest {
 
   @Test
   void aSingleMemberStartsFromTheDefaultsAndServesTheVaultMap() throws Exception {
-    int port = VaultTestCluster.freePort();
+    int port = FreePorts.pick();
     Config config = ClusterMember.memberConfig(new AuthzConfig.Cluster("vault-test-" + java.util.UUID.randomUUID(),
         null, port, null, null, null), VAULT, null);
     try (ClusterMember member = ClusterMember.start(config)) {

@@ -28,10 +28,8 @@ public final class VaultRemoteHolderMain {
         Duration.ofMinutes(5));
     CredentialKey key = new CredentialKey(args[4], args[5], args[6]);
     HazelcastInstance hz = Hazelcast.newHazelcastInstance(VaultTestCluster.memberConfig(cluster, port, first, vault));
-    while (hz.getCluster().getMembers().size() < 2) { // membership formation only
-      Thread.onSpinWait();
-      java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(20).toNanos());
-    }
+    dev.mcpauthz.testing.Conditions.waitUntil(Duration.ofSeconds(60), "joined the test cluster",
+        () -> hz.getCluster().getMembers().size() >= 2);
     System.out.println("MEMBER " + hz.getCluster().getLocalMember().getUuid());
     VaultService service = new VaultService(hz, vault, VaultTestCluster.ring(), request -> {
       System.out.println("REFRESH-STARTED");

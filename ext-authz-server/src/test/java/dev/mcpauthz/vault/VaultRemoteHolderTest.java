@@ -3,6 +3,7 @@ package dev.mcpauthz.vault;
 import static dev.mcpauthz.vault.VaultFixtures.*;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.mcpauthz.testing.FreePorts;
 import dev.mcpauthz.upstream.TokenGrant;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -50,7 +51,7 @@ class VaultRemoteHolderTest {
     TokenGrant g = idp.consent(List.of("repo:read"), Duration.ofMinutes(-1));
     await(cluster.vault(0).store(alice, UPSTREAM, List.of("repo:read"), g, decisionId()));
 
-    int childPort = VaultTestCluster.freePort();
+    int childPort = FreePorts.pick();
     String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
     child = new ProcessBuilder(java, "-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
         VaultRemoteHolderMain.class.getName(), cluster.name, String.valueOf(childPort),

@@ -5,12 +5,11 @@ import com.hazelcast.core.Hazelcast;
 import com.hazelcast.core.HazelcastInstance;
 import dev.mcpauthz.cluster.ClusterMember;
 import dev.mcpauthz.config.AuthzConfig;
+import dev.mcpauthz.testing.FreePorts;
 import dev.mcpauthz.upstream.TokenRefresher;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,7 +17,6 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Hazelcast members for vault tests, in this JVM: loopback only, a unique cluster name, TCP-IP join
@@ -87,7 +85,7 @@ final class VaultTestCluster implements AutoCloseable {
   }
 
   HazelcastInstance addMember(AuthzConfig.Vault vault, KeyRing keys, TokenRefresher refresher, Clock clock) {
-    int port = freePort();
+    int port = FreePorts.pick();
     int first = ports.isEmpty() ? port : ports.getFirst();
     ports.add(port);
     HazelcastInstance hz = Hazelcast.newHazelcastInstance(memberConfig(name, port, first, vault));
@@ -100,14 +98,9 @@ final class VaultTestCluster implements AutoCloseable {
 
   /** Cluster membership formation: the one place a bounded poll is used. */
   void awaitSize(int n) {
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     for (HazelcastInstance hz : members) {
-      while (hz.getLifecycleService().isRunning() && hz.getCluster().getMembers().size() != n) {
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException("cluster did not form: " + hz.getCluster().getMembers());
-        }
-        java.util.concurrent.locks.LockSupport.parkNanos(Duration.ofMillis(20).toNanos());
-      }
+      dev.mcpauthz.testing.Conditions.waitUntil(Duration.ofSeconds(60), "cluster of " + n + " members",
+          () -> !hz.getLifecycleService().isRunning() || hz.getCluster().getMembers().size() == n);
     }
   }
 
@@ -155,19 +148,6 @@ final class VaultTestCluster implements AutoCloseable {
     for (HazelcastInstance hz : members) {
       hz.getLifecycleService().terminate();
     }
-  }
-
-  static int freePort() {
-    for (int attempt = 0; attempt < 200; attempt++) {
-      int port = ThreadLocalRandom.current().nextInt(21_000, 39_000);
-      try (ServerSocket s = new ServerSocket(port, 1, InetAddress.getLoopbackAddress())) {
-        s.setReuseAddress(true);
-        return port;
-      } catch (IOException taken) {
-        // try another
-      }
-    }
-    throw new IllegalStateException("no free port");
   }
 
   private static byte[] bytes(int seed) {

@@ -2,9 +2,6 @@ package dev.mcpauthz.it.vault;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.hazelcast.cluster.MembershipEvent;
-import com.hazelcast.cluster.MembershipListener;
-import com.hazelcast.core.HazelcastInstance;
 import com.nimbusds.jwt.SignedJWT;
 import dev.mcpauthz.McpAuthzServer;
 import dev.mcpauthz.config.AuthzConfig;
@@ -19,6 +16,7 @@ import dev.mcpauthz.it.keycloak.TokenSet;
 import dev.mcpauthz.it.keycloak.UserSpec;
 import dev.mcpauthz.testing.CheckCalls;
 import dev.mcpauthz.testing.Checks;
+import dev.mcpauthz.testing.Conditions;
 import dev.mcpauthz.testing.MutableClock;
 import dev.mcpauthz.testing.Responses;
 import dev.mcpauthz.upstream.TokenGrant;
@@ -39,7 +37,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -204,30 +201,8 @@ class VaultKeycloakTest {
       channels.add(NettyChannelBuilder.forAddress("127.0.0.1", s.grpcPort()).usePlaintext().build());
     }
     for (McpAuthzServer s : replicas) {
-      awaitClusterSize(s.hazelcast(), n);
-    }
-  }
-
-  private static void awaitClusterSize(HazelcastInstance hz, int n) throws InterruptedException {
-    CountDownLatch formed = new CountDownLatch(1);
-    MembershipListener l = new MembershipListener() {
-      @Override
-      public void memberAdded(MembershipEvent e) {
-        if (e.getMembers().size() >= n) {
-          formed.countDown();
-        }
-      }
-
-      @Override
-      public void memberRemoved(MembershipEvent e) {}
-    };
-    var id = hz.getCluster().addMembershipListener(l);
-    try {
-      if (hz.getCluster().getMembers().size() < n) {
-        assertThat(formed.await(60, TimeUnit.SECONDS)).as("cluster of %d formed", n).isTrue();
-      }
-    } finally {
-      hz.getCluster().removeMembershipListener(id);
+      Conditions.waitUntil(Duration.ofSeconds(60), "cluster of " + n + " replicas",
+          () -> s.hazelcast().getCluster().getMembers().size() >= n);
     }
   }
 
