@@ -8,14 +8,8 @@ import dev.mcpauthz.config.AuthzConfig;
 import dev.mcpauthz.decision.AuthorizationEngine;
 import dev.mcpauthz.decision.ServerRouter;
 import dev.mcpauthz.http.HttpListener;
-import dev.mcpauthz.cluster.ClusterMember;
-import dev.mcpauthz.consent.ClientCapabilities;
-import dev.mcpauthz.consent.ConsentLinks;
-import dev.mcpauthz.consent.ElicitationStore;
 import dev.mcpauthz.ingress.AuthorizationService;
-import dev.mcpauthz.ingress.ConsentPrompts;
 import dev.mcpauthz.mcp.McpRequestParser;
-import dev.mcpauthz.telemetry.ConsentMetrics;
 import dev.mcpauthz.policy.PolicyEnvironment;
 import dev.mcpauthz.policy.PolicyException;
 import dev.mcpauthz.policy.PolicyStore;
@@ -68,6 +62,8 @@ public final class McpAuthzServer implements AutoCloseable {
   private final AuthorizationEngine engine;
   private final PolicyStore policies;
   private final UpstreamVault upstream;
+  /** Consent prompts, pages and resume; null when no server has an upstream. */
+  private final ConsentService consent;
   private final HealthStatusManager health = new HealthStatusManager();
   private final Server grpc;
   private final HttpListener http;
@@ -90,6 +86,7 @@ public final class McpAuthzServer implements AutoCloseable {
       runtimes.add(new IssuerRuntime(i, io, scheduler, clock, Ticker.systemTicker()));
     }
     this.issuers = List.copyOf(runtimes);
+    this.consent = upstream == null ? null : new ConsentService(config, upstream, registry, clock, io, this::httpPort);
     ServerRouter router = new ServerRouter(config, issuers);
     PolicyMetrics policyMetrics = null;
     if (config.policy() != null) {
@@ -107,27 +104,15 @@ public final class McpAuthzServer implements AutoCloseable {
     this.engine = new AuthorizationEngine(config, router, new TokenVerifier(issuers, clock, Ticker.systemTicker()),
         upstream == null ? null : upstream.credentials(), policies);
     var service = new AuthorizationService(engine, config, new CheckMetrics(registry),
-        new DecisionLog(config.logging().decisions()), policyMetrics, upstream == null ? null : consentPrompts(clock));
+        new DecisionLog(config.logging().decisions()), policyMetrics, consent == null ? null : consent.prompts());
     this.grpc = NettyServerBuilder.forAddress(new InetSocketAddress(config.grpc().bind(), config.grpc().port()))
         .executor(checkExecutor)
         .addService(service)
         .addService(health.getHealthService())
         .maxInboundMessageSize(config.limits().maxBodyBytes() + 256 * 1024)
         .build();
-    this.http = new HttpListener(config.http(), router.all(), registry, () -> ready);
-  }
-
-  /** Consent prompts share the vault's Hazelcast member; their futures complete on the I/O executor. */
-  private ConsentPrompts consentPrompts(Clock clock) {
-    HazelcastInstance hz = upstream.member().hazelcast();
-    java.util.Map<String, String> names = new java.util.HashMap<>();
-    config.providers().forEach(p -> names.put(p.id(), p.displayName() == null ? p.id() : p.displayName()));
-    // Without consent.public_base_url the link points at this replica's loopback listener (docs/consent.md).
-    ConsentLinks links = ConsentLinks.of(config.consent().publicBaseUrl(), () -> this.http.port());
-    return new ConsentPrompts(new ElicitationStore(hz, config.consent().elicitationTtl(), clock, io),
-        new ClientCapabilities(hz, ClusterMember.SESSION_MAP, io), links, names, new ConsentMetrics(registry),
-        new McpRequestParser(config.limits().maxJsonDepth(), config.limits().maxBodyBytes(),
-            config.policy() == null ? 64 * 1024 : config.policy().maxArgsBytes()));
+    this.http = new HttpListener(config.http(), router.all(), registry, () -> ready,
+        consent == null ? null : consent.flow(), io, consent != null && consent.https());
   }
 
   public static McpAuthzServer start(AuthzConfig config) throws IOException {
@@ -232,6 +217,9 @@ public final class McpAuthzServer implements AutoCloseable {
       policies.close();
     }
     issuers.forEach(IssuerRuntime::close);
+    if (consent != null) {
+      consent.close();
+    }
     if (upstream != null) {
       upstream.close();
     }

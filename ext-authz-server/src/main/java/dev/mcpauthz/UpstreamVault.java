@@ -22,8 +22,10 @@ final class UpstreamVault implements AutoCloseable {
   private final ProviderRegistry providers;
   private final VaultService vault;
   private final UpstreamCredentials credentials;
+  private final KeyRing keys;
 
-  private UpstreamVault(ClusterMember member, ProviderRegistry providers, VaultService vault) {
+  private UpstreamVault(ClusterMember member, ProviderRegistry providers, VaultService vault, KeyRing keys) {
+    this.keys = keys;
     this.member = member;
     this.providers = providers;
     this.vault = vault;
@@ -57,7 +59,7 @@ final class UpstreamVault implements AutoCloseable {
       // The vault always passes the RFC 8707 resource; a provider with send_resource: false drops it.
       VaultService vault = new VaultService(member.hazelcast(), config.vault(), keys, providers.refresher(), meters,
           clock);
-      return new UpstreamVault(member, providers, vault);
+      return new UpstreamVault(member, providers, vault, keys);
     } catch (IOException | RuntimeException e) {
       providers.close();
       if (member != null) {
@@ -77,6 +79,11 @@ final class UpstreamVault implements AutoCloseable {
 
   ProviderRegistry providers() {
     return providers;
+  }
+
+  /** The vault key ring; consent derives its own keys from it ({@link KeyRing#derive}). */
+  KeyRing keys() {
+    return keys;
   }
 
   ClusterMember member() {

@@ -52,19 +52,72 @@ public record AuthzConfig(
   }
 
   /**
-   * Consent prompts (docs/consent.md).
+   * Consent prompts and pages (docs/consent.md).
    *
    * @param publicBaseUrl where users' browsers reach this service's consent pages (the gateway's
    *     HTTPS entry); null derives {@code http://127.0.0.1:<http port>}, which only a local client
    *     can open
    * @param elicitationTtl how long a consent link stays valid (and is reused for the same user,
    *     server, reason and scopes)
+   * @param signIn one OIDC client per inbound issuer: the browser user signs in with it so the
+   *     consent pages can check they are the user the prompt was minted for
+   * @param clients the allowlist of client applications a user can be sent back to (deep links)
+   * @param flowTtl lifetime of an authorization round trip's {@code state} (single use)
+   * @param browserSessionTtl lifetime of the consent pages' sign-in cookie
+   * @param resumeTtl lifetime of resume state, and how long a retried call counts as a resume
    */
   public record Consent(
       @JsonProperty("public_base_url") URI publicBaseUrl,
-      @JsonProperty("elicitation_ttl") Duration elicitationTtl) {
+      @JsonProperty("elicitation_ttl") Duration elicitationTtl,
+      @JsonProperty("sign_in") List<SignIn> signIn,
+      List<ClientApp> clients,
+      @JsonProperty("flow_ttl") Duration flowTtl,
+      @JsonProperty("browser_session_ttl") Duration browserSessionTtl,
+      @JsonProperty("resume_ttl") Duration resumeTtl) {
     public Consent {
       elicitationTtl = Objects.requireNonNullElse(elicitationTtl, Duration.ofMinutes(10));
+      signIn = signIn == null ? List.of() : List.copyOf(signIn);
+      clients = clients == null ? List.of() : List.copyOf(clients);
+      flowTtl = Objects.requireNonNullElse(flowTtl, Duration.ofMinutes(10));
+      browserSessionTtl = Objects.requireNonNullElse(browserSessionTtl, Duration.ofHours(8));
+      resumeTtl = Objects.requireNonNullElse(resumeTtl, Duration.ofMinutes(15));
+    }
+
+    public Consent(URI publicBaseUrl, Duration elicitationTtl) {
+      this(publicBaseUrl, elicitationTtl, null, null, null, null, null);
+    }
+  }
+
+  /**
+   * The OIDC client the consent pages sign browser users in with, at inbound issuer {@code issuer}
+   * (an {@code issuers[].id}); its redirect URI is {@code <consent.public_base_url>/auth/callback}.
+   */
+  public record SignIn(
+      String issuer,
+      @JsonProperty("client_id") String clientId,
+      @JsonProperty("client_secret") String clientSecret,
+      @JsonProperty("client_secret_file") Path clientSecretFile) {
+    @Override
+    public String toString() {
+      return "SignIn[issuer=" + issuer + ", clientId=" + clientId + "]";
+    }
+  }
+
+  /**
+   * A client application users return to after consent.
+   *
+   * @param deepLink URI template with one {@code {state}} placeholder, e.g.
+   *     {@code vscode://publisher.extension/mcp-auth-complete?state={state}}
+   * @param oauthClientIds the inbound OAuth {@code client_id}s (token {@code azp}/{@code client_id})
+   *     this application uses, so a prompt knows where to send the user back
+   */
+  public record ClientApp(
+      String id,
+      @JsonProperty("display_name") String displayName,
+      @JsonProperty("deep_link") String deepLink,
+      @JsonProperty("oauth_client_ids") List<String> oauthClientIds) {
+    public ClientApp {
+      oauthClientIds = oauthClientIds == null ? List.of() : List.copyOf(oauthClientIds);
     }
   }
 

@@ -135,28 +135,10 @@ final class ConfigValidator {
     AuthzConfig.Cluster cluster = UpstreamConfigRules.cluster(c.cluster(), src, baseDir);
     AuthzConfig.Vault vault = UpstreamConfigRules.vault(c.vault(), anyUpstream, src, baseDir);
     AuthzConfig.Policy policy = policy(c.policy(), src, baseDir);
-    consent(c.consent(), src);
+    AuthzConfig.Consent consent = ConsentConfigRules.consent(c.consent(), issuerIds, src, baseDir);
     return new AuthzConfig(
         c.grpc(), c.http(), c.limits(), c.routing(), c.identityHeaders(), c.logging(), cluster, vault,
-        issuers, providers, c.servers(), policy, c.consent());
-  }
-
-  /**
-   * Consent links are opened by users' browsers: https, or http on loopback only (a consent page
-   * over plain http elsewhere would expose the sign-in to the network); no query or fragment, since
-   * {@code /auth/start?elicitation=} is appended.
-   */
-  private static void consent(AuthzConfig.Consent c, String src) {
-    if (c.publicBaseUrl() != null) {
-      java.net.URI u = c.publicBaseUrl();
-      absoluteHttpUri(u, src, "consent.public_base_url");
-      if (u.getRawQuery() != null || u.getRawFragment() != null || u.getRawUserInfo() != null) {
-        fail(src, "consent.public_base_url", "must have no query, fragment or user info, got '" + u + "'");
-      }
-    }
-    if (c.elicitationTtl().isNegative() || c.elicitationTtl().toSeconds() < 10 || c.elicitationTtl().toHours() > 24) {
-      fail(src, "consent.elicitation_ttl", "must be between 10s and 24h, got " + c.elicitationTtl());
-    }
+        issuers, providers, c.servers(), policy, consent);
   }
 
   /** The policy files themselves are checked when the service starts (and by --check-config). */
@@ -281,7 +263,7 @@ final class ConfigValidator {
     }
   }
 
-  private static void id(String id, String src, String key) {
+  static void id(String id, String src, String key) {
     if (id == null || !ID.matcher(id).matches()) {
       fail(src, key, "required: letters, digits, '.', '_' or '-' (max 64), got '" + id + "'");
     }

@@ -26,6 +26,11 @@ public final class ConsentLinks {
     return new ConsentLinks(() -> "http://127.0.0.1:" + httpPort.getAsInt());
   }
 
+  /** The public base URL, without a trailing slash. */
+  public String base() {
+    return base.get();
+  }
+
   public String start(String elicitationId) {
     // The id is URL-safe Base64: nothing to escape.
     return base.get() + "/auth/start?elicitation=" + elicitationId;

@@ -21,6 +21,9 @@ import java.util.List;
  * @param provider upstream provider id
  * @param scopes what the consent asks for: granted ∪ needed
  * @param callDigest hex SHA-256 of the call that needed consent ({@link CallDigest}), for resume
+ * @param client the {@code consent.clients[].id} of the application the user came from (where
+ *     the resume page sends them back); null when unknown
+ * @param completedAt when the user finished consenting; null while pending
  */
 public record Elicitation(
     String id,
@@ -31,8 +34,10 @@ public record Elicitation(
     List<String> scopes,
     ConsentReason reason,
     String callDigest,
+    String client,
     Instant createdAt,
-    Instant expiresAt) {
+    Instant expiresAt,
+    Instant completedAt) {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   public Elicitation {
@@ -43,12 +48,27 @@ public record Elicitation(
     return !now.isBefore(expiresAt);
   }
 
+  public boolean completed() {
+    return completedAt != null;
+  }
+
+  public Elicitation completeAt(Instant now) {
+    return new Elicitation(id, issuer, subject, server, provider, scopes, reason, callDigest, client, createdAt,
+        expiresAt, now);
+  }
+
   /** The stored form (a JSON string: no Hazelcast serializer to register or version). */
   String toJson() {
     ObjectNode o = JSON.createObjectNode()
         .put("id", id).put("iss", issuer).put("sub", subject).put("server", server).put("provider", provider)
         .put("reason", reason.name()).put("call", callDigest)
         .put("created", createdAt.toEpochMilli()).put("expires", expiresAt.toEpochMilli());
+    if (client != null) {
+      o.put("client", client);
+    }
+    if (completedAt != null) {
+      o.put("completed", completedAt.toEpochMilli());
+    }
     scopes.forEach(o.putArray("scopes")::add);
     return o.toString();
   }
@@ -60,8 +80,9 @@ public record Elicitation(
       o.path("scopes").forEach(s -> scopes.add(s.asText()));
       return new Elicitation(o.get("id").asText(), o.get("iss").asText(), o.get("sub").asText(),
           o.get("server").asText(), o.get("provider").asText(), scopes, ConsentReason.valueOf(o.get("reason").asText()),
-          o.get("call").asText(), Instant.ofEpochMilli(o.get("created").asLong()),
-          Instant.ofEpochMilli(o.get("expires").asLong()));
+          o.get("call").asText(), o.hasNonNull("client") ? o.get("client").asText() : null,
+          Instant.ofEpochMilli(o.get("created").asLong()), Instant.ofEpochMilli(o.get("expires").asLong()),
+          o.hasNonNull("completed") ? Instant.ofEpochMilli(o.get("completed").asLong()) : null);
     } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
       throw new UncheckedIOException(e);
     }

@@ -24,6 +24,8 @@ import java.util.concurrent.TimeUnit;
  * browser's /auth/start may reach another replica than the Check did). Two kinds of entry, both
  * with the elicitation TTL: {@code id:<id>} → elicitation (lookup by the id in the consent URL) and
  * {@code pending:<digest of user, server, reason, scopes>} → elicitation (reuse while pending).
+ * The id entry outlives the link by {@link #EXPIRED_GRACE}, so a late click is told "expired" (and
+ * counted) rather than "unknown".
  *
  * <p>Every call is asynchronous and completes on {@code executor}, never on a Hazelcast thread and
  * never blocking the gRPC thread.
@@ -32,6 +34,8 @@ public final class ElicitationStore {
   public static final String MAP_NAME = "mcp-authz-elicitations";
   /** 256 bits: far beyond guessing (MCP elicitation "Safe URL Handling": the URL is not a credential). */
   static final int ID_BYTES = 32;
+  /** How long an expired (or completed) elicitation is still recognised. */
+  static final Duration EXPIRED_GRACE = Duration.ofHours(1);
 
   private static final SecureRandom RANDOM = new SecureRandom();
 
@@ -49,7 +53,7 @@ public final class ElicitationStore {
 
   /** What a prompt is for; everything but the id and times of an {@link Elicitation}. */
   public record Request(String issuer, String subject, String server, String provider, List<String> scopes,
-      ConsentReason reason, String callDigest) {
+      ConsentReason reason, String callDigest, String client) {
     public Request {
       scopes = List.copyOf(scopes);
     }
@@ -63,11 +67,11 @@ public final class ElicitationStore {
   public CompletableFuture<Elicitation> mint(Request r) {
     Instant now = clock.instant();
     Elicitation candidate = new Elicitation(newId(), r.issuer(), r.subject(), r.server(), r.provider(), r.scopes(),
-        r.reason(), r.callDigest(), now, now.plus(ttl));
+        r.reason(), r.callDigest(), r.client(), now, now.plus(ttl), null);
     String json = candidate.toJson();
     long ttlMillis = ttl.toMillis();
     // The id entry is written first, so whoever reads the pending slot can always resolve its id.
-    return map.setAsync(idKey(candidate.id()), json, ttlMillis, TimeUnit.MILLISECONDS)
+    return map.setAsync(idKey(candidate.id()), json, ttl.plus(EXPIRED_GRACE).toMillis(), TimeUnit.MILLISECONDS)
         .thenCompose(v -> map.submitToKey(pendingKey(r), new ClaimPending(json, now.toEpochMilli(), ttlMillis)))
         .thenCompose(winner -> {
           Elicitation e = Elicitation.fromJson(winner);
@@ -84,6 +88,32 @@ public final class ElicitationStore {
     return map.getAsync(idKey(id))
         .thenApplyAsync(json -> Optional.ofNullable(json).map(Elicitation::fromJson)
             .filter(e -> !e.expiredAt(clock.instant())), executor)
+        .toCompletableFuture();
+  }
+
+  /**
+   * The elicitation with this id, live, completed or expired within the last {@link #EXPIRED_GRACE};
+   * empty when unknown (never minted, or long gone).
+   */
+  public CompletableFuture<Optional<Elicitation>> lookup(String id) {
+    return map.getAsync(idKey(id))
+        .thenApplyAsync(json -> Optional.ofNullable(json).map(Elicitation::fromJson), executor)
+        .toCompletableFuture();
+  }
+
+  /**
+   * Marks the elicitation completed and frees its pending slot, so the next prompt for this user
+   * and server (a later revocation, say) mints a new link instead of reusing a finished one.
+   *
+   * @return the completed elicitation
+   */
+  public CompletableFuture<Elicitation> complete(Elicitation e) {
+    Elicitation done = e.completeAt(clock.instant());
+    String pending = pendingKey(new Request(e.issuer(), e.subject(), e.server(), e.provider(), e.scopes(), e.reason(),
+        e.callDigest(), e.client()));
+    return map.setAsync(idKey(e.id()), done.toJson(), EXPIRED_GRACE.toMillis(), TimeUnit.MILLISECONDS)
+        .thenCompose(v -> map.submitToKey(pending, new ReleasePending(e.id())))
+        .thenApplyAsync(v -> done, executor)
         .toCompletableFuture();
   }
 

@@ -15,17 +15,22 @@ import org.eclipse.jetty.util.Callback;
 
 /**
  * The HTTP listener's routes: RFC 9728 metadata (root and path-inserted forms), Prometheus
- * {@code /metrics}, {@code /healthz} (process alive) and {@code /readyz} (serving Checks).
+ * {@code /metrics}, {@code /healthz} (process alive), {@code /readyz} (serving Checks) and, when a
+ * server has an upstream, the consent pages under {@code /auth/}.
  */
 final class HttpEndpoints extends Handler.Abstract.NonBlocking {
   private final ProtectedResourceMetadata metadata;
   private final PrometheusMeterRegistry registry;
   private final BooleanSupplier ready;
+  private final ConsentEndpoints consent;
 
-  HttpEndpoints(java.util.Collection<McpServerRoute> servers, PrometheusMeterRegistry registry, BooleanSupplier ready) {
+  /** @param consent the consent pages, or null when no server has an upstream */
+  HttpEndpoints(java.util.Collection<McpServerRoute> servers, PrometheusMeterRegistry registry, BooleanSupplier ready,
+      ConsentEndpoints consent) {
     this.metadata = new ProtectedResourceMetadata(servers, new ObjectMapper());
     this.registry = registry;
     this.ready = ready;
+    this.consent = consent;
   }
 
   @Override
@@ -56,6 +61,9 @@ final class HttpEndpoints extends Handler.Abstract.NonBlocking {
     }
     if (!read) {
       return methodNotAllowed(response, callback);
+    }
+    if (consent != null && path.startsWith(ConsentEndpoints.PREFIX)) {
+      return consent.handle(path, request, response, callback);
     }
     return switch (path) {
       case "/metrics" -> send(response, callback, 200, "text/plain; version=0.0.4; charset=utf-8", registry.scrape());

@@ -18,6 +18,17 @@ public final class HttpListener implements AutoCloseable {
 
   public HttpListener(AuthzConfig.Http config, Collection<McpServerRoute> servers, PrometheusMeterRegistry registry,
       BooleanSupplier ready) {
+    this(config, servers, registry, ready, null, null, false);
+  }
+
+  /**
+   * @param consent the consent pages' logic, or null when no server has an upstream
+   * @param consentExecutor runs each consent request (virtual threads)
+   * @param secureCookies the consent pages are served over https (consent.public_base_url)
+   */
+  public HttpListener(AuthzConfig.Http config, Collection<McpServerRoute> servers, PrometheusMeterRegistry registry,
+      BooleanSupplier ready, dev.mcpauthz.consent.ConsentFlow consent, java.util.concurrent.Executor consentExecutor,
+      boolean secureCookies) {
     QueuedThreadPool pool = new QueuedThreadPool(32, 4);
     pool.setName("mcp-authz-http");
     pool.setDaemon(true);
@@ -29,7 +40,8 @@ public final class HttpListener implements AutoCloseable {
     connector.setHost(config.bind());
     connector.setPort(config.port());
     server.addConnector(connector);
-    server.setHandler(new HttpEndpoints(servers, registry, ready));
+    server.setHandler(new HttpEndpoints(servers, registry, ready,
+        consent == null ? null : new ConsentEndpoints(consent, consentExecutor, secureCookies)));
     server.setStopTimeout(5_000);
   }
 

@@ -91,7 +91,7 @@ public final class AuthorizationService extends AuthorizationGrpc.AuthorizationI
     if (d.outcome() != Decision.Outcome.ELICIT) {
       CompletableFuture<Void> remembered;
       try {
-        remembered = prompts.observe(d);
+        remembered = prompts.observe(d, ctx);
       } catch (RuntimeException e) {
         remembered = CompletableFuture.failedFuture(e);
       }

@@ -2,11 +2,13 @@ package dev.mcpauthz.ingress;
 
 import dev.mcpauthz.authn.Principal;
 import dev.mcpauthz.consent.CallDigest;
+import dev.mcpauthz.consent.ClientApps;
 import dev.mcpauthz.consent.ClientCapabilities;
 import dev.mcpauthz.consent.ConsentLinks;
 import dev.mcpauthz.consent.Elicitation;
 import dev.mcpauthz.consent.ElicitationStore;
 import dev.mcpauthz.consent.PromptMode;
+import dev.mcpauthz.consent.ResumeTracker;
 import dev.mcpauthz.decision.Decision;
 import dev.mcpauthz.mcp.ElicitationSupport;
 import dev.mcpauthz.mcp.HttpFacts;
@@ -22,7 +24,8 @@ import java.util.concurrent.CompletableFuture;
 /**
  * Turns an ELICIT decision into a prompt: learns what the client supports, mints (or reuses) the
  * elicitation, builds the link and the message, counts and audits it. Also remembers the
- * capabilities an {@code initialize} declares. Asynchronous throughout.
+ * capabilities an {@code initialize} declares, and tells the resume tracker about allowed calls.
+ * Asynchronous throughout.
  */
 public final class ConsentPrompts {
   static final String SESSION_HEADER = "mcp-session-id";
@@ -32,13 +35,19 @@ public final class ConsentPrompts {
   private final ConsentLinks links;
   private final Map<String, String> providerNames;
   private final ConsentMetrics metrics;
-  private final ConsentAudit audit = new ConsentAudit();
+  private final ConsentAudit audit;
+  private final ClientApps clientApps;
+  private final ResumeTracker resumes;
   /** Re-reads a prompting call's arguments for its digest: rare, so the hot path never keeps them. */
   private final McpRequestParser argumentsParser;
 
   /** @param providerNames provider id → display name (providers without one show their id) */
   public ConsentPrompts(ElicitationStore store, ClientCapabilities capabilities, ConsentLinks links,
-      Map<String, String> providerNames, ConsentMetrics metrics, McpRequestParser argumentsParser) {
+      Map<String, String> providerNames, ConsentMetrics metrics, ConsentAudit audit, McpRequestParser argumentsParser,
+      ClientApps clientApps, ResumeTracker resumes) {
+    this.audit = audit;
+    this.clientApps = clientApps;
+    this.resumes = resumes;
     this.argumentsParser = argumentsParser;
     this.store = store;
     this.capabilities = capabilities;
@@ -56,7 +65,7 @@ public final class ConsentPrompts {
     String digest = callDigest(r, http);
     String sessionId = http.header(SESSION_HEADER);
     var request = new ElicitationStore.Request(p.issuer(), p.subject(), d.server().id(), d.consent().provider(),
-        d.consent().scopes(), d.consent().reason(), digest);
+        d.consent().scopes(), d.consent().reason(), digest, clientApps.forOAuthClient(p.clientId()));
     return support(d, sessionId).thenCombine(store.mint(request), (support, e) -> {
       PromptMode mode = ElicitationResponses.mode(r, support);
       String provider = providerNames.getOrDefault(e.provider(), e.provider());
@@ -105,8 +114,13 @@ public final class ConsentPrompts {
    * An authenticated initialize to a server with an upstream: remember what it declared. Completes
    * when stored, so the client's next request (sent after the initialize response) finds it.
    */
-  public CompletableFuture<Void> observe(Decision d) {
+  public CompletableFuture<Void> observe(Decision d, HttpFacts http) {
     McpRequest r = d.request();
+    if (d.outcome() == Decision.Outcome.ALLOW && d.principal() != null && d.server() != null
+        && d.server().config().upstream() != null && d.upstreamToken() != null) {
+      Principal p = d.principal();
+      resumes.allowed(p.issuer(), p.subject(), d.server().id(), () -> callDigest(r, http));
+    }
     if (d.outcome() == Decision.Outcome.ALLOW && d.principal() != null && d.server() != null
         && d.server().config().upstream() != null && "initialize".equals(r.method())
         && r.singleElicitation() != ElicitationSupport.UNDECLARED) {

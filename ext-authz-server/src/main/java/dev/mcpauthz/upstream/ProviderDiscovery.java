@@ -125,7 +125,8 @@ final class ProviderDiscovery {
       }
       return new ProviderEndpoints(token,
           first(config.authorizationEndpoint(), metadata.getAuthorizationEndpointURI()),
-          first(config.revocationEndpoint(), metadata.getRevocationEndpointURI()));
+          first(config.revocationEndpoint(), metadata.getRevocationEndpointURI()),
+          metadata.supportsAuthorizationResponseIssuerParam());
     });
   }
 

@@ -8,5 +8,13 @@ import java.net.URI;
  * @param tokenEndpoint never null
  * @param authorizationEndpoint null when neither configured nor discovered
  * @param revocationEndpoint null when neither configured nor discovered
+ * @param issParameterSupported the metadata says authorization responses carry {@code iss}
+ *     (RFC 9207 §3); a response without it must then be rejected
  */
-public record ProviderEndpoints(URI tokenEndpoint, URI authorizationEndpoint, URI revocationEndpoint) {}
+public record ProviderEndpoints(URI tokenEndpoint, URI authorizationEndpoint, URI revocationEndpoint,
+    boolean issParameterSupported) {
+  /** Configured endpoints only: nothing is known about {@code iss}. */
+  public ProviderEndpoints(URI tokenEndpoint, URI authorizationEndpoint, URI revocationEndpoint) {
+    this(tokenEndpoint, authorizationEndpoint, revocationEndpoint, false);
+  }
+}

@@ -89,6 +89,28 @@ public final class KeyRing {
     return keys.get(id);
   }
 
+  /**
+   * A key for another purpose (consent flow secrets, resume state), derived from ring key
+   * {@code id} with HMAC-SHA256 over a purpose label (a single HKDF-Expand step, RFC 5869 §2.3), so
+   * a vault key never encrypts anything but credentials and rotating the ring rotates these too.
+   *
+   * @return 32 bytes, or null when {@code id} is not in the ring
+   */
+  public byte[] derive(String id, String purpose) {
+    SecretKey k = keys.get(id);
+    if (k == null) {
+      return null;
+    }
+    try {
+      javax.crypto.Mac mac = javax.crypto.Mac.getInstance("HmacSHA256");
+      mac.init(new SecretKeySpec(k.getEncoded(), "HmacSHA256"));
+      mac.update(purpose.getBytes(StandardCharsets.UTF_8));
+      return mac.doFinal(new byte[] {1});
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IllegalStateException("HmacSHA256 unavailable", e);
+    }
+  }
+
   public List<String> ids() {
     return new ArrayList<>(keys.keySet());
   }

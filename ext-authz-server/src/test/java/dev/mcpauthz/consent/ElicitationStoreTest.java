@@ -55,7 +55,7 @@ class ElicitationStoreTest {
 
   private static ElicitationStore.Request request(String subject, ConsentReason reason, String... scopes) {
     return new ElicitationStore.Request("https://idp.example.com/realms/a", subject, "github", "gh", List.of(scopes),
-        reason, CallDigest.of("tools/call", "search", null, false));
+        reason, CallDigest.of("tools/call", "search", null, false), null);
   }
 
   private static <T> T get(CompletableFuture<T> f) throws Exception {
@@ -115,13 +115,39 @@ class ElicitationStoreTest {
   void anExpiredElicitationIsGoneAndTheNextPromptGetsANewOne() throws Exception {
     Elicitation first = get(store.mint(request("dave", ConsentReason.FIRST_CONSENT, "read:user")));
     var entry = member.hazelcast().<String, String>getMap(ElicitationStore.MAP_NAME).getEntryView("id:" + first.id());
-    assertThat(entry.getTtl()).isEqualTo(TTL.toMillis()); // Hazelcast evicts it by itself, too
+    // Hazelcast evicts it by itself, too, after a grace period in which a late click reads "expired".
+    assertThat(entry.getTtl()).isEqualTo(TTL.plus(ElicitationStore.EXPIRED_GRACE).toMillis());
 
     clock.advance(TTL);
     assertThat(get(store.find(first.id()))).isEmpty();
+    Elicitation late = get(store.lookup(first.id())).orElseThrow();
+    assertThat(late.expiredAt(clock.instant())).isTrue();
+    assertThat(late.completed()).isFalse();
     Elicitation next = get(store.mint(request("dave", ConsentReason.FIRST_CONSENT, "read:user")));
     assertThat(next.id()).isNotEqualTo(first.id());
     assertThat(get(store.find(next.id()))).contains(next);
+  }
+
+  @Test
+  void completingFreesThePendingSlotSoTheNextPromptGetsANewLink() throws Exception {
+    Elicitation first = get(store.mint(request("erin", ConsentReason.FIRST_CONSENT, "read:user")));
+    Elicitation done = get(store.complete(first));
+    assertThat(done.completed()).isTrue();
+    assertThat(get(store.lookup(first.id()))).contains(done);
+    assertThat(get(store.find(first.id()))).contains(done); // still live until its expiry: the page shows "resume"
+
+    Elicitation later = get(store.mint(request("erin", ConsentReason.FIRST_CONSENT, "read:user")));
+    assertThat(later.id()).isNotEqualTo(first.id());
+    assertThat(later.completed()).isFalse();
+  }
+
+  @Test
+  void completingAnOldElicitationLeavesANewerPromptsSlotAlone() throws Exception {
+    Elicitation old = get(store.mint(request("fay", ConsentReason.FIRST_CONSENT, "read:user")));
+    clock.advance(TTL);
+    Elicitation newer = get(store.mint(request("fay", ConsentReason.FIRST_CONSENT, "read:user")));
+    get(store.complete(old));
+    assertThat(get(store.mint(request("fay", ConsentReason.FIRST_CONSENT, "read:user"))).id()).isEqualTo(newer.id());
   }
 
   @Test

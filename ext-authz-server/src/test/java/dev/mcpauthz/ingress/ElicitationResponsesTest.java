@@ -33,7 +33,7 @@ class ElicitationResponsesTest {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String URL = "https://gw.example.com/auth/start?elicitation=AAAA";
   private static final Elicitation E = new Elicitation("AAAA", "https://idp", "alice", "github", "gh",
-      List.of("read:user", "repo"), ConsentReason.SCOPE_ESCALATION, "00", Instant.EPOCH, Instant.EPOCH.plusSeconds(600));
+      List.of("read:user", "repo"), ConsentReason.SCOPE_ESCALATION, "00", null, Instant.EPOCH, Instant.EPOCH.plusSeconds(600), null);
 
   @ParameterizedTest(name = "{0} {1} {2} -> {3}")
   @CsvSource({
