@@ -35,6 +35,7 @@ class UpstreamWiringTest {
     Map<String, String> env = Map.of(
         "MCP_AUTHZ_VAULT__KEYS__0__SECRET", Base64.getEncoder().encodeToString(new byte[32]),
         "MCP_AUTHZ_PROVIDERS__0__CLIENT_SECRET", "test-secret",
+        "MCP_AUTHZ_CONSENT__SIGN_IN__0__CLIENT_SECRET", "consent-secret",
         "MCP_AUTHZ_GRPC__PORT", "0",
         "MCP_AUTHZ_HTTP__PORT", "0",
         "MCP_AUTHZ_CLUSTER__PORT", Integer.toString(clusterPort),
@@ -49,6 +50,13 @@ class UpstreamWiringTest {
       assertThat(s.vault()).isNotNull();
       assertThat(s.providers().client("github")).isNotNull();
       assertThat(s.registry().scrape()).contains("mcp_authz_provider_circuit_state");
+      assertThat(config.consent().signIn().get(0).clientSecret()).isEqualTo("consent-secret");
+      // The consent pages are served: a forged resume state gets the page that says so.
+      var page = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+          java.net.URI.create("http://127.0.0.1:" + s.httpPort() + "/auth/resume?state=forged")).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(page.statusCode()).isEqualTo(400);
+      assertThat(page.body()).contains("data-page=\"invalid-resume\"");
     }
     assertThat(hz.getLifecycleService().isRunning()).as("close() stops the member").isFalse();
   }
