@@ -24,10 +24,13 @@ import org.junit.jupiter.api.Test;
 class TsSdkClientsTest {
   static TestIssuer issuer;
   static DemoMcpServer upstream;
+  static TsMcpServer modernUpstream;
   static McpAuthzServer authz;
   static Gateway plainGateway;
   static Gateway consentGateway;
+  static Gateway modernGateway;
   static URI plainMcp;
+  static URI modernMcp;
   static URI consentMcp;
   static String consentStart;
 
@@ -35,14 +38,18 @@ class TsSdkClientsTest {
   static void start() throws Exception {
     issuer = TestIssuer.start();
     upstream = DemoMcpServer.start(0);
+    modernUpstream = TsMcpServer.start();
     int plainPort = Gateway.freePort();
+    int modernPort = Gateway.freePort();
     int consentPort = Gateway.freePort();
     int authzHttp = Gateway.freePort();
     plainMcp = URI.create("http://127.0.0.1:" + plainPort + "/mcp");
+    modernMcp = URI.create("http://127.0.0.1:" + modernPort + "/mcp");
     consentMcp = URI.create("http://127.0.0.1:" + consentPort + "/mcp");
     consentStart = "http://127.0.0.1:" + authzHttp + "/auth/start?elicitation=";
     // "consent" has an upstream (refresh-and-inject) but nobody connected an account yet, so every
-    // tools/call there gets the consent prompt (docs/consent.md); "demo" is a plain server.
+    // tools/call there gets the consent prompt (docs/consent.md); "demo" (MCP Java SDK, 2025-11-25)
+    // and "modern" (TypeScript SDK 2.x, 2026-07-28) are plain servers.
     String yaml = """
         grpc: {port: 0, drain_timeout: 2s}
         http: {port: %d}
@@ -53,6 +60,10 @@ class TsSdkClientsTest {
             jwks_uri: %s
         servers:
           - id: demo
+            resource: %s
+            scopes_supported: [mcp:tools]
+            required_scopes: [mcp:tools]
+          - id: modern
             resource: %s
             scopes_supported: [mcp:tools]
             required_scopes: [mcp:tools]
@@ -71,17 +82,21 @@ class TsSdkClientsTest {
         vault:
           keys: [{id: k1, secret: MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=}]
         cluster: {cluster_name: ts-sdk-%d, port: %d}
-        """.formatted(authzHttp, issuer.issuer(), issuer.jwksUri(), plainMcp, consentMcp, System.nanoTime(),
+        """.formatted(authzHttp, issuer.issuer(), issuer.jwksUri(), plainMcp, modernMcp, consentMcp,
+        System.nanoTime(),
         FreePorts.pick());
     authz = McpAuthzServer.start(ConfigLoader.parse(yaml, "ts-sdk.yaml", Map.of(), null));
     plainGateway = Gateway.start(new Gateway.Ports(plainPort, authz.grpcPort(), authzHttp, upstream.baseUri()), "demo");
+    modernGateway = Gateway.start(new Gateway.Ports(modernPort, authz.grpcPort(), authzHttp,
+        modernUpstream.baseUri()), "modern");
     consentGateway = Gateway.start(new Gateway.Ports(consentPort, authz.grpcPort(), authzHttp, upstream.baseUri()),
         "consent");
   }
 
   @AfterAll
   static void stop() {
-    for (AutoCloseable c : new AutoCloseable[] {consentGateway, plainGateway, authz, upstream, issuer}) {
+    for (AutoCloseable c : new AutoCloseable[] {consentGateway, modernGateway, plainGateway, authz, modernUpstream,
+        upstream, issuer}) {
       try {
         if (c != null) {
           c.close();
@@ -134,6 +149,25 @@ class TsSdkClientsTest {
       assertThat(connected.path("protocolVersion").asText()).isEqualTo("2025-11-25");
       assertThat(c.nextOutcome().text()).isEqualTo("auto");
     }
+  }
+
+  @Test
+  void v2NegotiatesTheModernRevisionThroughTheGatewayWithA2026Server() {
+    try (TsMcpClient c = TsMcpClient.start(Sdk.V2, modernMcp, token(modernMcp, "ts-v2-modern-ok"), "whoami",
+        Map.of(), TsMcpClient.options().era("auto"))) {
+      var connected = c.nextEvent("connected");
+      assertThat(connected.path("era").asText()).isEqualTo("modern");
+      assertThat(connected.path("protocolVersion").asText()).isEqualTo("2026-07-28");
+      TsMcpClient.Outcome o = c.nextOutcome();
+      assertThat(o.outcome()).as(o.json().toString()).isEqualTo("ok");
+      assertThat(o.text()).isEqualTo("subject=ts-v2-modern-ok authorization=none era=modern");
+    }
+    // What crossed mcp-authz: the server/discover probe and the call, with their 2026-07-28
+    // headers, and never the client's token.
+    assertThat(modernUpstream.requests()).filteredOn(r -> "ts-v2-modern-ok".equals(
+        r.at("/headers/x-mcp-authz-subject").asText())).extracting(r -> r.at("/headers/mcp-method").asText())
+        .containsExactly("server/discover", "tools/call");
+    assertThat(modernUpstream.requests()).allSatisfy(r -> assertThat(r.path("headers").has("authorization")).isFalse());
   }
 
   // ---- a server that needs consent: the prompts mcp-authz renders, as the SDKs see them ----------
