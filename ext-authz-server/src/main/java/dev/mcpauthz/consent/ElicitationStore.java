@@ -117,6 +117,14 @@ public final class ElicitationStore {
         .toCompletableFuture();
   }
 
+  /** Runs the claim processor once on a throwaway key, so its first real use is not the slow one. */
+  public static void warmUp(HazelcastInstance hazelcast) {
+    IMap<String, String> map = hazelcast.getMap(MAP_NAME);
+    String key = "warm-up:" + newId();
+    map.executeOnKey(key, new ReleasePending(""));
+    map.delete(key);
+  }
+
   /** A fresh opaque id: random bytes, URL-safe Base64 without padding (43 characters). */
   static String newId() {
     byte[] b = new byte[ID_BYTES];

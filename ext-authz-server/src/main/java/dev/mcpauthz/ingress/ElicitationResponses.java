@@ -102,7 +102,12 @@ public final class ElicitationResponses {
       }
       case TOOL_RESULT -> {
         // 2025-06-18+ server/tools "Error Handling": a tool execution error the model can read and show.
+        // 2026-07-28 basic "Result Responses": a result MUST carry resultType (the TypeScript SDK 2.x
+        // rejects one without it); earlier versions have no such field.
         ObjectNode result = JSON.createObjectNode();
+        if (ProtocolVersion.atLeast(d.request().protocolVersion(), INPUT_REQUIRED)) {
+          result.put("resultType", "complete");
+        }
         result.putArray("content").addObject().put("type", "text").put("text", withLink(message, url));
         result.put("isError", true);
         yield new Rendered(200, envelope(id).set("result", result).toString());

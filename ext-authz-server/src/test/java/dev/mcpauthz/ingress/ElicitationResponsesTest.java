@@ -106,6 +106,14 @@ class ElicitationResponsesTest {
   }
 
   @Test
+  void toolResultFor20260728CarriesResultTypeComplete() throws Exception {
+    JsonNode body = render(PromptMode.TOOL_RESULT, "2026-07-28", "tools/call", 200);
+    assertThat(body.at("/result/resultType").asText()).isEqualTo("complete");
+    assertThat(body.at("/result/isError").asBoolean()).isTrue();
+    assertThat(body.at("/result/content/0/text").asText()).endsWith(URL);
+  }
+
+  @Test
   void errorLinkKeepsTheGatewayErrorWithTheLinkInTheMessage() throws Exception {
     JsonNode body = render(PromptMode.ERROR_LINK, "2025-11-25", "resources/read", 403);
     assertThat(body).isEqualTo(JSON.readTree("""

@@ -290,15 +290,12 @@ class TsSdkClientsTest {
   }
 
   @Test
-  void v2On20260728WithoutUrlElicitationRejectsTheToolResultPrompt() {
-    // Known gap, reported to the consent work: for 2026-07-28 the SDK requires every result to
-    // carry resultType ("complete" for a final one) and rejects mcp-authz's tool-result prompt,
-    // which has none. When mcp-authz adds "resultType":"complete" there, this becomes
-    // outcome ok, isError true, the link in the text (like the 1.x test above).
+  void v2On20260728WithoutUrlElicitationGetsAToolErrorWithTheLink() {
+    // 2026-07-28 results must carry resultType; the SDK rejects one without it (INVALID_RESULT).
     TsMcpClient.Outcome o = TsMcpClient.callOnce(Sdk.V2, consentMcp, token(consentMcp, "ts-v2-plain"), "echo",
         Map.of("text", "x"), TsMcpClient.options().era("prior-modern").elicitation("none"));
-    assertThat(o.outcome()).as(o.json().toString()).isEqualTo("error");
-    assertThat(o.json().path("code").asText()).as(o.json().toString()).isEqualTo("INVALID_RESULT");
-    assertThat(o.json().at("/data/violation").asText()).isEqualTo("missing-resultType");
+    assertThat(o.outcome()).as(o.json().toString()).isEqualTo("ok");
+    assertThat(o.isError()).isTrue();
+    assertThat(o.text()).contains("Open this link to continue, then retry: " + consentStart);
   }
 }
