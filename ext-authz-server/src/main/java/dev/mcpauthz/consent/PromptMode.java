@@ -9,7 +9,13 @@ public enum PromptMode {
   /** A CallToolResult with {@code isError: true} whose text carries the link. */
   TOOL_RESULT,
   /** The gateway's JSON-RPC error (403) whose message carries the link. */
-  ERROR_LINK;
+  ERROR_LINK,
+  /**
+   * A 2026-07-28 retry whose {@code inputResponses} declined or cancelled our URL elicitation: a
+   * final answer (tool error, or the gateway's error) instead of another InputRequiredResult, so the
+   * client's retry loop ends; the next call asks again.
+   */
+  DECLINED;
 
   public String label() {
     return name().toLowerCase(java.util.Locale.ROOT);

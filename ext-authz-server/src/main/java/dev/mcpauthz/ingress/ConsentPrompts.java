@@ -67,7 +67,7 @@ public final class ConsentPrompts {
     var request = new ElicitationStore.Request(p.issuer(), p.subject(), d.server().id(), d.consent().provider(),
         d.consent().scopes(), d.consent().reason(), digest, clientApps.forOAuthClient(p.clientId()));
     return support(d, sessionId).thenCombine(store.mint(request), (support, e) -> {
-      PromptMode mode = ElicitationResponses.mode(r, support);
+      PromptMode mode = ElicitationResponses.mode(r, support, inputAction(r, http));
       String provider = providerNames.getOrDefault(e.provider(), e.provider());
       Prompt prompt = new Prompt(e, links.start(e.id()), mode, ElicitationResponses.message(d, provider));
       String reason = d.consent().reason().label();
@@ -76,6 +76,28 @@ public final class ConsentPrompts {
       return prompt;
     });
   }
+
+  /**
+   * {@code params.inputResponses.mcp_authz_consent.action} of a single 2026-07-28 request, or null.
+   * Read only when a prompt is rendered (rare), so the streaming parser on the hot path stays lean.
+   */
+  private static String inputAction(McpRequest r, HttpFacts http) {
+    if (r.batch() || !ProtocolVersion.atLeast(r.protocolVersion(), ElicitationResponses.INPUT_REQUIRED)
+        || http.partialBody() || http.bodySize() == 0) {
+      return null;
+    }
+    try (var p = http.openBody(ACTION_JSON.getFactory())) {
+      com.fasterxml.jackson.databind.JsonNode body = ACTION_JSON.readTree(p);
+      com.fasterxml.jackson.databind.JsonNode action = body == null ? null
+          : body.at("/params/inputResponses/" + ElicitationResponses.INPUT_KEY + "/action");
+      return action == null || !action.isTextual() ? null : action.asText();
+    } catch (java.io.IOException | RuntimeException e) {
+      return null; // the streaming parser already accepted the body; an odd shape just means "no answer"
+    }
+  }
+
+  private static final com.fasterxml.jackson.databind.ObjectMapper ACTION_JSON =
+      new com.fasterxml.jackson.databind.ObjectMapper();
 
   /** The resume key of the call: method, name and canonical arguments (see {@link CallDigest}). */
   private String callDigest(McpRequest r, HttpFacts http) {

@@ -38,6 +38,19 @@ public final class ElicitationResponses {
    * @param support what the client declared about URL elicitation (from the request's {@code _meta}
    *     or the remembered initialize)
    */
+  /**
+   * Like {@link #mode(McpRequest, ElicitationSupport)}, for a request whose {@code
+   * params.inputResponses} answered our elicitation with {@code action} (null when it did not).
+   * 2026-07-28 mrtr: the client retries with the user's answer; decline and cancel end the round
+   * trip with a final result instead of the same prompt again (which the TypeScript SDK 2.x would
+   * loop on until its round limit).
+   */
+  public static PromptMode mode(McpRequest r, ElicitationSupport support, String inputAction) {
+    PromptMode m = mode(r, support);
+    return m == PromptMode.INPUT_REQUIRED && ("decline".equals(inputAction) || "cancel".equals(inputAction))
+        ? PromptMode.DECLINED : m;
+  }
+
   public static PromptMode mode(McpRequest r, ElicitationSupport support) {
     if (r.batch() || r.singleId() == null || r.method() == null) {
       return PromptMode.ERROR_LINK; // only a single request has one result to put a prompt in
@@ -114,6 +127,17 @@ public final class ElicitationResponses {
       }
       case ERROR_LINK -> new Rendered(d.httpStatus(),
           DeniedBodies.render(d.request(), d.rpcCode(), withLink(message, url), decisionId).toStringUtf8());
+      case DECLINED -> {
+        String text = "You declined to connect your account, so this call was not made. " + message
+            + " To connect it later, open " + url + " or run the call again.";
+        if (!"tools/call".equals(d.request().method())) {
+          yield new Rendered(d.httpStatus(), DeniedBodies.render(d.request(), d.rpcCode(), text, decisionId).toStringUtf8());
+        }
+        ObjectNode result = JSON.createObjectNode().put("resultType", "complete");
+        result.putArray("content").addObject().put("type", "text").put("text", text);
+        result.put("isError", true);
+        yield new Rendered(200, envelope(id).set("result", result).toString());
+      }
     };
   }
 

@@ -105,6 +105,33 @@ class ElicitationResponsesTest {
     Schema.load("2025-11-25").assertFields(body.get("result"), "CallToolResult");
   }
 
+  @ParameterizedTest(name = "{0} {1} answered {2} -> {3}")
+  @CsvSource({
+      "2026-07-28, tools/call,     decline, DECLINED",
+      "2026-07-28, tools/call,     cancel,  DECLINED",
+      "2026-07-28, resources/read, cancel,  DECLINED",
+      "2026-07-28, tools/call,     accept,  INPUT_REQUIRED",
+      "2026-07-28, tools/call,     ,        INPUT_REQUIRED",
+      "2025-11-25, tools/call,     decline, URL_ELICITATION_ERROR",
+  })
+  void anAnsweredElicitationEndsTheRoundTripOnlyWhenDeclined(String version, String method, String action,
+      PromptMode expected) {
+    assertThat(ElicitationResponses.mode(request(version, method, ElicitationSupport.URL), ElicitationSupport.URL,
+        action)).isEqualTo(expected);
+  }
+
+  @Test
+  void declinedIsAFinalToolErrorWithTheLinkOrTheGatewayError() throws Exception {
+    JsonNode tool = render(PromptMode.DECLINED, "2026-07-28", "tools/call", 200);
+    assertThat(tool.at("/result/resultType").asText()).isEqualTo("complete");
+    assertThat(tool.at("/result/isError").asBoolean()).isTrue();
+    assertThat(tool.at("/result/inputRequests").isMissingNode()).isTrue();
+    assertThat(tool.at("/result/content/0/text").asText()).startsWith("You declined").contains(URL);
+    JsonNode read = render(PromptMode.DECLINED, "2026-07-28", "resources/read", 403);
+    assertThat(read.at("/error/code").asInt()).isEqualTo(-31403);
+    assertThat(read.at("/error/message").asText()).startsWith("You declined");
+  }
+
   @Test
   void toolResultFor20260728CarriesResultTypeComplete() throws Exception {
     JsonNode body = render(PromptMode.TOOL_RESULT, "2026-07-28", "tools/call", 200);

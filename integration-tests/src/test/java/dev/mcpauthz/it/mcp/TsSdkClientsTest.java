@@ -278,6 +278,19 @@ class TsSdkClientsTest {
     }
   }
 
+  @Test
+  void v2DeclineInTheClientEndsTheRoundTripWithAToolErrorInsteadOfAnotherPrompt() {
+    try (TsMcpClient c = TsMcpClient.start(Sdk.V2, consentMcp, token(consentMcp, "ts-v2-decline"), "echo",
+        Map.of("text", "x"), TsMcpClient.options().era("prior-modern").inputRequired("fulfil").maxRounds(3))) {
+      c.nextEvent("elicitation");
+      c.send("decline"); // the SDK retries with inputResponses {mcp_authz_consent: {action: decline}}
+      TsMcpClient.Outcome o = c.nextOutcome();
+      assertThat(o.outcome()).as(o.json().toString()).isEqualTo("ok");
+      assertThat(o.isError()).isTrue();
+      assertThat(o.text()).startsWith("You declined").contains(consentStart);
+    }
+  }
+
   // ---- clients without URL elicitation: the link in a tool result --------------------------------
 
   @Test
