@@ -14,7 +14,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema, UrlElicitationRequiredError } from '@modelcontextprotocol/sdk/types.js';
-import { bearerHeaders, elicitationOf, emit, errorOutcome, finish, parseArgs, runCalls } from './common.mjs';
+import { bearerHeaders, emit, errorOutcome, failureOutcome, finish, okOutcome, parseArgs, runCalls } from './common.mjs';
 
 const opts = parseArgs(process.argv.slice(2), { elicitation: 'url' }, 'call-v1.mjs', '[--elicitation url|none]');
 const declareUrl = opts.elicitation === 'url';
@@ -52,17 +52,9 @@ await runCalls(opts, async () => {
     const result = await client.callTool({ name: opts.tool, arguments: opts.toolArgs }, undefined, {
       timeout: opts.timeoutMs,
     });
-    return { outcome: 'ok', content: result.content, isError: result.isError ?? false };
+    return okOutcome(result);
   } catch (e) {
-    if (e instanceof UrlElicitationRequiredError) {
-      return {
-        outcome: 'url_elicitation_required',
-        code: e.code,
-        message: e.message,
-        elicitations: e.elicitations.map(elicitationOf),
-      };
-    }
-    return errorOutcome(e);
+    return failureOutcome(e, UrlElicitationRequiredError);
   }
 });
 await finish(() => client.close());

@@ -29,7 +29,7 @@ import {
   UrlElicitationRequiredError,
   isInputRequiredResult,
 } from '@modelcontextprotocol/client';
-import { bearerHeaders, elicitationOf, emit, errorOutcome, finish, nextLine, parseArgs, runCalls } from './common.mjs';
+import { bearerHeaders, emit, errorOutcome, failureOutcome, finish, nextLine, okOutcome, parseArgs, runCalls } from './common.mjs';
 
 const EXTRA = '[--era legacy|auto|modern|prior-modern] [--input-required report|fulfil] [--max-rounds N] [--elicitation url|none]';
 const opts = parseArgs(process.argv.slice(2), { era: 'legacy', 'input-required': 'report', 'max-rounds': '3', elicitation: 'url' },
@@ -94,17 +94,9 @@ await runCalls(opts, async () => {
     if (isInputRequiredResult(result)) {
       return { outcome: 'input_required', inputRequests: result.inputRequests ?? {}, requestState: result.requestState };
     }
-    return { outcome: 'ok', content: result.content, isError: result.isError ?? false };
+    return okOutcome(result);
   } catch (e) {
-    if (e instanceof UrlElicitationRequiredError) {
-      return {
-        outcome: 'url_elicitation_required',
-        code: e.code,
-        message: e.message,
-        elicitations: e.elicitations.map(elicitationOf),
-      };
-    }
-    return errorOutcome(e);
+    return failureOutcome(e, UrlElicitationRequiredError);
   }
 });
 await finish(() => client.close());

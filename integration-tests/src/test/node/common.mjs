@@ -69,6 +69,27 @@ export function errorOutcome(e) {
   return out;
 }
 
+/** The outcome line of a completed tool call. */
+export function okOutcome(result) {
+  return { outcome: 'ok', content: result.content, isError: result.isError ?? false };
+}
+
+/**
+ * The outcome line of a failed tool call: the SDK's URL elicitation error (its own class, passed in
+ * since each SDK major has one) as a prompt, anything else as an error.
+ */
+export function failureOutcome(e, UrlElicitationRequiredError) {
+  if (e instanceof UrlElicitationRequiredError) {
+    return {
+      outcome: 'url_elicitation_required',
+      code: e.code,
+      message: e.message,
+      elicitations: e.elicitations.map(elicitationOf),
+    };
+  }
+  return errorOutcome(e);
+}
+
 /** Reduces SDK elicitation params to the fields the tests check. */
 export function elicitationOf(e) {
   return { mode: e.mode, elicitationId: e.elicitationId, url: e.url, message: e.message };

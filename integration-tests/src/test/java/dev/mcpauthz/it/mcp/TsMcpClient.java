@@ -329,9 +329,8 @@ public final class TsMcpClient implements AutoCloseable {
     return "\n  command: " + description + "\n  stdout: " + lines + "\n  stderr: " + stderr;
   }
 
-  /** Always ends the script (and anything it started). */
-  @Override
-  public void close() {
+  /** Ends a Node process and anything it started, waiting (bounded) until it is gone. */
+  static void stop(Process process) {
     process.descendants().forEach(ProcessHandle::destroyForcibly);
     process.destroyForcibly();
     try {
@@ -339,5 +338,11 @@ public final class TsMcpClient implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /** Always ends the script (and anything it started). */
+  @Override
+  public void close() {
+    stop(process);
   }
 }
