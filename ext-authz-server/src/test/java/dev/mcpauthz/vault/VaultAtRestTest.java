@@ -98,7 +98,7 @@ class VaultAtRestTest {
     CredentialSealer sealer = new CredentialSealer(VaultTestCluster.ring());
     assertThatThrownBy(() -> sealer.open(otherServer, record.sealed())).isInstanceOf(UnreadableCredentialException.class);
     // Relabelling the key id does not help either.
-    SealedCredential relabelled = new SealedCredential("k2", record.sealed().iv(), record.sealed().ciphertext());
+    SealedCredential relabelled = new SealedCredential("k2", record.sealed().bytes());
     assertThatThrownBy(() -> new CredentialSealer(VaultTestCluster.ring("k2", VaultTestCluster.KEY_1))
         .open(alice, relabelled)).isInstanceOf(UnreadableCredentialException.class);
   }
