@@ -135,6 +135,8 @@ public final class VaultFanout {
       long[] fanout = new long[WAITERS * cycles];
       long[] endToEnd = new long[WAITERS * cycles];
       long[] issuing = new long[cycles];
+      long[] allocParked = new long[cycles];
+      long[] allocServed = new long[cycles];
       int warmup = 5;
       for (int cycle = -warmup; cycle < cycles; cycle++) {
         TokenGrant expired = new TokenGrant("expired-" + cycle, "refresh-seed-" + cycle,
@@ -144,6 +146,7 @@ public final class VaultFanout {
         long[] done = new long[WAITERS];
         long[] starts = new long[WAITERS];
         List<CompletableFuture<VaultLookup>> futures = new ArrayList<>(WAITERS);
+        long alloc0 = allocatedBytes();
         long issueStart = System.nanoTime();
         for (int i = 0; i < WAITERS; i++) {
           final int idx = i;
@@ -156,9 +159,11 @@ public final class VaultFanout {
           throw new IllegalStateException("no refresh reached the IdP");
         }
         Thread.sleep(idpLatencyMs); // the IdP's think time, so waiters' reads have settled as in real life
+        long alloc1 = allocatedBytes();
         long released = System.nanoTime();
         String fresh = idp.answer(cycle);
         CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+        long alloc2 = allocatedBytes();
         // A waiter served from a stale near cache would get another token: fail loudly.
         for (CompletableFuture<VaultLookup> f : futures) {
           if (!(f.join() instanceof VaultLookup.Granted g) || !g.accessToken().equals(fresh)) {
@@ -170,6 +175,8 @@ public final class VaultFanout {
         }
         if (cycle >= 0) {
           issuing[cycle] = issued;
+          allocParked[cycle] = (alloc1 - alloc0) / WAITERS;
+          allocServed[cycle] = (alloc2 - alloc1) / WAITERS;
           for (int i = 0; i < WAITERS; i++) {
             fanout[cycle * WAITERS + i] = Math.max(0, done[i] - released);
             endToEnd[cycle * WAITERS + i] = done[i] - starts[i];
@@ -188,10 +195,20 @@ public final class VaultFanout {
           ms(endToEnd, 0.5), ms(endToEnd, 0.99), ms(endToEnd, 1));
       System.out.printf("| issuing the 1,000 calls (per cycle, cold near cache) | %.1f | %.1f | %.1f |%n",
           ms(issuing, 0.5), ms(issuing, 0.99), ms(issuing, 1));
+      Arrays.sort(allocParked);
+      Arrays.sort(allocServed);
+      System.out.printf("allocated per waiter, all threads of the JVM (3 members), median of the cycles:"
+          + " call -> parked at the IdP %d B, IdP answer -> served %d B%n", allocParked[cycles / 2],
+          allocServed[cycles / 2]);
     } finally {
       vaults.forEach(VaultService::close);
       members.forEach(ClusterMember::close);
     }
+  }
+
+  /** Bytes allocated by every thread of this JVM so far (terminated threads included): load-independent. */
+  static long allocatedBytes() {
+    return ((com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean()).getTotalThreadAllocatedBytes();
   }
 
   static double ms(long[] sorted, double q) {
