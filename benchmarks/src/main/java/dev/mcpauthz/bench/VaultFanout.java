@@ -137,6 +137,7 @@ public final class VaultFanout {
       long[] issuing = new long[cycles];
       long[] allocParked = new long[cycles];
       long[] allocServed = new long[cycles];
+      long[] allocCaller = new long[cycles];
       int warmup = 5;
       for (int cycle = -warmup; cycle < cycles; cycle++) {
         TokenGrant expired = new TokenGrant("expired-" + cycle, "refresh-seed-" + cycle,
@@ -147,6 +148,7 @@ public final class VaultFanout {
         long[] starts = new long[WAITERS];
         List<CompletableFuture<VaultLookup>> futures = new ArrayList<>(WAITERS);
         long alloc0 = allocatedBytes();
+        long callerAlloc0 = THREADS.getCurrentThreadAllocatedBytes();
         long issueStart = System.nanoTime();
         for (int i = 0; i < WAITERS; i++) {
           final int idx = i;
@@ -155,6 +157,7 @@ public final class VaultFanout {
               .whenComplete((r, e) -> done[idx] = System.nanoTime()));
         }
         long issued = System.nanoTime() - issueStart;
+        long callerAllocated = THREADS.getCurrentThreadAllocatedBytes() - callerAlloc0;
         if (!idp.arrived.tryAcquire(30, TimeUnit.SECONDS)) {
           throw new IllegalStateException("no refresh reached the IdP");
         }
@@ -177,6 +180,7 @@ public final class VaultFanout {
           issuing[cycle] = issued;
           allocParked[cycle] = (alloc1 - alloc0) / WAITERS;
           allocServed[cycle] = (alloc2 - alloc1) / WAITERS;
+          allocCaller[cycle] = callerAllocated / WAITERS;
           for (int i = 0; i < WAITERS; i++) {
             fanout[cycle * WAITERS + i] = Math.max(0, done[i] - released);
             endToEnd[cycle * WAITERS + i] = done[i] - starts[i];
@@ -197,18 +201,22 @@ public final class VaultFanout {
           ms(issuing, 0.5), ms(issuing, 0.99), ms(issuing, 1));
       Arrays.sort(allocParked);
       Arrays.sort(allocServed);
+      Arrays.sort(allocCaller);
       System.out.printf("allocated per waiter, all threads of the JVM (3 members), median of the cycles:"
-          + " call -> parked at the IdP %d B, IdP answer -> served %d B%n", allocParked[cycles / 2],
-          allocServed[cycles / 2]);
+          + " call -> parked at the IdP %d B (of which on the calling thread %d B), IdP answer -> served %d B%n",
+          allocParked[cycles / 2], allocCaller[cycles / 2], allocServed[cycles / 2]);
     } finally {
       vaults.forEach(VaultService::close);
       members.forEach(ClusterMember::close);
     }
   }
 
+  static final com.sun.management.ThreadMXBean THREADS =
+      (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+
   /** Bytes allocated by every thread of this JVM so far (terminated threads included): load-independent. */
   static long allocatedBytes() {
-    return ((com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean()).getTotalThreadAllocatedBytes();
+    return THREADS.getTotalThreadAllocatedBytes();
   }
 
   static double ms(long[] sorted, double q) {
