@@ -24,6 +24,7 @@ public record SealedCredential(String keyId, byte[] bytes) {
   static final int IV_BYTES = 12;
 
   public SealedCredential {
+    java.util.Objects.requireNonNull(keyId, "keyId");
     if (bytes == null || bytes.length < 1 + IV_BYTES || (bytes[0] != FORMAT_1 && bytes[0] != FORMAT_2)) {
       throw new IllegalArgumentException("not a sealed credential");
     }
