@@ -126,6 +126,9 @@ public final class CredentialSealer {
    *     was tampered with or belongs to another credential key
    */
   public Secrets open(CredentialKey key, SealedCredential sealed) {
+    if (sealed == null) {
+      throw new UnreadableCredentialException("no sealed tokens");
+    }
     if (sealed.format() == SealedCredential.FORMAT_1) {
       return openFormat1(key, sealed, true);
     }
@@ -142,6 +145,9 @@ public final class CredentialSealer {
    * @throws UnreadableCredentialException as {@link #open}
    */
   public String openAccessToken(CredentialKey key, SealedCredential sealed) {
+    if (sealed == null) {
+      throw new UnreadableCredentialException("no sealed tokens");
+    }
     if (sealed.format() == SealedCredential.FORMAT_1) {
       return openFormat1(key, sealed, false).accessToken();
     }

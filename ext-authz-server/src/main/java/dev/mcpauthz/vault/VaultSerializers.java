@@ -68,12 +68,19 @@ public final class VaultSerializers {
       SealedCredential sealed;
       // Records of the previous release have no "sealed" field (their schema predates it).
       byte[] packed = in.getFieldKind("sealed") == FieldKind.ARRAY_OF_INT8 ? in.readArrayOfInt8("sealed") : null;
-      if (keyId == null) {
+      try {
+        if (keyId == null) {
+          sealed = null;
+        } else if (packed != null) {
+          sealed = new SealedCredential(keyId, packed);
+        } else {
+          sealed = SealedCredential.format1(keyId, in.readArrayOfInt8("iv"), in.readArrayOfInt8("ct"));
+        }
+      } catch (IllegalArgumentException noTokens) {
+        // A record whose tokens are missing or malformed (e.g. rewritten by a member of a release
+        // that did not know the "sealed" field) is read, never thrown at: it opens to nothing,
+        // which counts as no credential.
         sealed = null;
-      } else if (packed != null) {
-        sealed = new SealedCredential(keyId, packed);
-      } else {
-        sealed = SealedCredential.format1(keyId, in.readArrayOfInt8("iv"), in.readArrayOfInt8("ct"));
       }
       String leaseId = in.readString("leaseId");
       Lease lease = leaseId == null ? null

@@ -98,4 +98,59 @@ class VaultFormatCompatTest {
     assertThat(((VaultLookup.Granted) await(vault.credentialFor(bob, UPSTREAM, List.of(), decisionId()))).accessToken())
         .isEqualTo(bobToken);
   }
+
+  /** A record in the previous release's schema, as it would have stored it (no "sealed" field). */
+  private static com.hazelcast.nio.serialization.genericrecord.GenericRecord previousSchema(String keyId, byte[] iv,
+      byte[] ct, long expiresAt) {
+    return com.hazelcast.nio.serialization.genericrecord.GenericRecordBuilder.compact("mcpauthz.VaultRecord")
+        .setInt64("version", 7)
+        .setString("provider", PROVIDER)
+        .setString("resource", RESOURCE.toString())
+        .setArrayOfString("scopes", new String[] {"repo:read"})
+        .setInt64("issuedAt", System.currentTimeMillis())
+        .setInt64("expiresAt", expiresAt)
+        .setBoolean("refreshable", true)
+        .setInt8("status", (byte) CredentialStatus.ACTIVE.ordinal())
+        .setString("keyId", keyId)
+        .setArrayOfInt8("iv", iv)
+        .setArrayOfInt8("ct", ct)
+        .setString("leaseId", null)
+        .setString("leaseHolder", null)
+        .setInt64("leaseExpiresAt", 0)
+        .build();
+  }
+
+  @Test
+  void previousSchemaIsReadAndARecordWithoutTokensCountsAsNoCredential() {
+    AuthzConfig.Vault cfg = VaultTestCluster.vaultConfig(Duration.ofSeconds(10), Duration.ofSeconds(20));
+    KeyRing ring = VaultTestCluster.ring();
+    try (VaultTestCluster cluster = VaultTestCluster.start(1, cfg, ring,
+        r -> CompletableFuture.completedFuture(new RefreshOutcome.Failed("unused", Duration.ofSeconds(1), 0)),
+        Clock.systemUTC())) {
+      IMap<Object, Object> raw = cluster.member(0).getMap(VaultService.MAP_NAME);
+      long expiresAt = System.currentTimeMillis() + 600_000;
+      // Written in the old schema directly (what the map holds after an upgrade), read by today's serializer.
+      CredentialKey dave = key("dave");
+      Format1Legacy.Sealed old = Format1Legacy.seal(ring, dave, new Secrets("at-dave", "rt-dave"));
+      raw.set(dave, previousSchema("k1", old.iv(), old.ciphertext(), expiresAt));
+      VaultRecord read = stored(cluster.member(0), dave);
+      assertThat(read.sealed().format()).isEqualTo(1);
+      assertThat(await(cluster.vault(0).credentialFor(dave, UPSTREAM, List.of(), decisionId())))
+          .isEqualTo(new VaultLookup.Granted("at-dave", Instant.ofEpochMilli(expiresAt), 7));
+
+      // The same schema without tokens (a previous-release member rewrote a format-2 record it could
+      // not read): no exception anywhere, no credential, first consent.
+      CredentialKey erin = key("erin");
+      raw.set(erin, previousSchema("k1", null, null, expiresAt));
+      assertThat(stored(cluster.member(0), erin).sealed()).isNull();
+      assertThat(await(cluster.vault(0).credentialFor(erin, UPSTREAM, List.of(), decisionId())))
+          .isEqualTo(new VaultLookup.ConsentNeeded(dev.mcpauthz.decision.ConsentReason.FIRST_CONSENT, PROVIDER,
+              List.of("repo:read")));
+      CredentialKey frank = key("frank");
+      raw.set(frank, previousSchema("k1", new byte[3], new byte[40], System.currentTimeMillis() - 1));
+      assertThat(await(cluster.vault(0).credentialFor(frank, UPSTREAM, List.of(), decisionId())))
+          .isEqualTo(new VaultLookup.ConsentNeeded(dev.mcpauthz.decision.ConsentReason.FIRST_CONSENT, PROVIDER,
+              List.of("repo:read")));
+    }
+  }
 }
