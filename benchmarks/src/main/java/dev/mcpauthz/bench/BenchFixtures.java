@@ -23,8 +23,36 @@ import java.util.Map;
 final class BenchFixtures implements AutoCloseable {
   static final int DEFAULT_BODY_BYTES = 4096;
   static final String TOOL = "search";
-  /** The upstream access token {@link #startWithVault()} stores: Keycloak-sized (a ~1.2 KB JWT). */
-  static final String UPSTREAM_TOKEN = "eyJ" + "u".repeat(1200);
+  /** The upstream access token {@link #startWithVault()} stores: a Keycloak-sized, JWT-shaped 1,200-character token. */
+  static final String UPSTREAM_TOKEN = jwtShaped(1200, 1);
+
+  /**
+   * A JWT-shaped token of exactly {@code length} characters: {@code header.payload.signature}, each
+   * base64url without padding, the payload and the 256-byte (RS256) signature random from {@code
+   * seed}. Random bytes, so what a compact encoding saves is the base64 overhead and nothing else.
+   */
+  static String jwtShaped(int length, long seed) {
+    java.util.Random random = new java.util.Random(seed);
+    java.util.Base64.Encoder b64 = java.util.Base64.getUrlEncoder().withoutPadding();
+    byte[] sig = new byte[256];
+    random.nextBytes(sig);
+    String signature = b64.encodeToString(sig);
+    // n bytes encode to ceil(4n/3) chars, never 4k+1: lengthen the key id until the payload fits.
+    for (String kid = "bench-key-1"; kid.length() < 20; kid += "x") {
+      String header = b64.encodeToString(("{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"" + kid + "\"}")
+          .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+      int payloadChars = length - header.length() - signature.length() - 2;
+      if (payloadChars < 4) {
+        throw new IllegalArgumentException("a JWT-shaped token needs more than " + length + " chars");
+      }
+      if (payloadChars % 4 != 1) {
+        byte[] payload = new byte[payloadChars * 3 / 4];
+        random.nextBytes(payload);
+        return header + "." + b64.encodeToString(payload) + "." + signature;
+      }
+    }
+    throw new IllegalStateException("no JWT shape of " + length + " chars");
+  }
 
   final TestIssuer issuer;
   final AuthzConfig config;
@@ -85,7 +113,7 @@ final class BenchFixtures implements AutoCloseable {
           c -> c.expirationTime(Date.from(Instant.now().plus(Duration.ofHours(1)))));
       var upstream = config.servers().getFirst().upstream();
       server.vault().store(new dev.mcpauthz.vault.CredentialKey(issuer.issuer(), "alice", "github"), upstream,
-          java.util.List.of("repo"), new dev.mcpauthz.upstream.TokenGrant(UPSTREAM_TOKEN, "r".repeat(800),
+          java.util.List.of("repo"), new dev.mcpauthz.upstream.TokenGrant(UPSTREAM_TOKEN, jwtShaped(800, 2),
               Instant.now().plus(Duration.ofHours(1)), java.util.List.of("repo")), "bench")
           .get(30, java.util.concurrent.TimeUnit.SECONDS);
       return new BenchFixtures(issuer, config, server, token);

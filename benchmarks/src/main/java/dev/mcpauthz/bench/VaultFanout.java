@@ -35,13 +35,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       all have asked, then answered. The figure is the time from that answer to each caller
  *       being served (target: p99 at most 10 ms over the IdP's latency). Each cycle also checks
  *       that exactly one refresh ran and every caller got this cycle's token.
- *   <li><b>heap per credential</b>: 10,000 credentials with Keycloak-sized tokens stored on one
- *       member; Hazelcast's own entry memory cost and the JVM heap growth, both divided by the count
- *       (target: at most 2 KB).
+ *   <li><b>heap per credential</b>: 10,000 credentials stored on one member, with JWT-shaped
+ *       Keycloak-sized tokens and with GitHub-shaped opaque tokens (random bytes, so an encoding
+ *       can only save the base64 overhead); per credential: Hazelcast's own entry memory cost (the
+ *       BINARY key and value plus its record), the JVM heap growth after GC once stored, and again
+ *       after every credential was read once through {@link VaultService#credentialFor} as a Check
+ *       does, which adds the near cache's deserialised copy (target: at most 2 KB).
  * </ul>
  *
  * <pre>
  * java -cp benchmarks/target/benchmarks.jar dev.mcpauthz.bench.VaultFanout [cycles=30] [idpLatencyMs=50]
+ * java -cp benchmarks/target/benchmarks.jar dev.mcpauthz.bench.VaultFanout heap    (the heap figures only)
  * </pre>
  */
 public final class VaultFanout {
@@ -51,13 +55,17 @@ public final class VaultFanout {
       new AuthzConfig.Upstream("idp", URI.create("https://api.example.test/"), List.of("repo"));
 
   public static void main(String[] args) throws Exception {
-    int cycles = args.length > 0 ? Integer.parseInt(args[0]) : 30;
+    boolean heapOnly = args.length > 0 && args[0].equals("heap");
+    int cycles = args.length > 0 && !heapOnly ? Integer.parseInt(args[0]) : 30;
     long idpLatencyMs = args.length > 1 ? Long.parseLong(args[1]) : 50;
     System.out.printf("# vault fan-out and heap (%d cores, %s)%n", Runtime.getRuntime().availableProcessors(),
         System.getProperty("java.vm.version"));
-    fanOut(cycles, idpLatencyMs);
-    heapPerCredential("Keycloak-sized JWTs", 1200, 800);
-    heapPerCredential("GitHub-sized opaque tokens", 40, 80);
+    if (!heapOnly) {
+      fanOut(cycles, idpLatencyMs);
+    }
+    heapPerCredential("Keycloak-sized JWTs", i -> BenchFixtures.jwtShaped(1200, 2L * i),
+        i -> BenchFixtures.jwtShaped(800, 2L * i + 1));
+    heapPerCredential("GitHub-sized opaque tokens", i -> opaque("gho_", 36, 2L * i), i -> opaque("ghr_", 76, 2L * i + 1));
     System.exit(0);
   }
 
@@ -127,6 +135,9 @@ public final class VaultFanout {
       long[] fanout = new long[WAITERS * cycles];
       long[] endToEnd = new long[WAITERS * cycles];
       long[] issuing = new long[cycles];
+      long[] allocParked = new long[cycles];
+      long[] allocServed = new long[cycles];
+      long[] allocCaller = new long[cycles];
       int warmup = 5;
       for (int cycle = -warmup; cycle < cycles; cycle++) {
         TokenGrant expired = new TokenGrant("expired-" + cycle, "refresh-seed-" + cycle,
@@ -136,6 +147,8 @@ public final class VaultFanout {
         long[] done = new long[WAITERS];
         long[] starts = new long[WAITERS];
         List<CompletableFuture<VaultLookup>> futures = new ArrayList<>(WAITERS);
+        long alloc0 = allocatedBytes();
+        long callerAlloc0 = THREADS.getCurrentThreadAllocatedBytes();
         long issueStart = System.nanoTime();
         for (int i = 0; i < WAITERS; i++) {
           final int idx = i;
@@ -144,13 +157,16 @@ public final class VaultFanout {
               .whenComplete((r, e) -> done[idx] = System.nanoTime()));
         }
         long issued = System.nanoTime() - issueStart;
+        long callerAllocated = THREADS.getCurrentThreadAllocatedBytes() - callerAlloc0;
         if (!idp.arrived.tryAcquire(30, TimeUnit.SECONDS)) {
           throw new IllegalStateException("no refresh reached the IdP");
         }
         Thread.sleep(idpLatencyMs); // the IdP's think time, so waiters' reads have settled as in real life
+        long alloc1 = allocatedBytes();
         long released = System.nanoTime();
         String fresh = idp.answer(cycle);
         CompletableFuture.allOf(futures.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+        long alloc2 = allocatedBytes();
         // A waiter served from a stale near cache would get another token: fail loudly.
         for (CompletableFuture<VaultLookup> f : futures) {
           if (!(f.join() instanceof VaultLookup.Granted g) || !g.accessToken().equals(fresh)) {
@@ -162,6 +178,9 @@ public final class VaultFanout {
         }
         if (cycle >= 0) {
           issuing[cycle] = issued;
+          allocParked[cycle] = (alloc1 - alloc0) / WAITERS;
+          allocServed[cycle] = (alloc2 - alloc1) / WAITERS;
+          allocCaller[cycle] = callerAllocated / WAITERS;
           for (int i = 0; i < WAITERS; i++) {
             fanout[cycle * WAITERS + i] = Math.max(0, done[i] - released);
             endToEnd[cycle * WAITERS + i] = done[i] - starts[i];
@@ -180,46 +199,89 @@ public final class VaultFanout {
           ms(endToEnd, 0.5), ms(endToEnd, 0.99), ms(endToEnd, 1));
       System.out.printf("| issuing the 1,000 calls (per cycle, cold near cache) | %.1f | %.1f | %.1f |%n",
           ms(issuing, 0.5), ms(issuing, 0.99), ms(issuing, 1));
+      Arrays.sort(allocParked);
+      Arrays.sort(allocServed);
+      Arrays.sort(allocCaller);
+      System.out.printf("allocated per waiter, all threads of the JVM (3 members), median of the cycles:"
+          + " call -> parked at the IdP %d B (of which on the calling thread %d B), IdP answer -> served %d B%n",
+          allocParked[cycles / 2], allocCaller[cycles / 2], allocServed[cycles / 2]);
     } finally {
       vaults.forEach(VaultService::close);
       members.forEach(ClusterMember::close);
     }
   }
 
+  static final com.sun.management.ThreadMXBean THREADS =
+      (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+
+  /** Bytes allocated by every thread of this JVM so far (terminated threads included): load-independent. */
+  static long allocatedBytes() {
+    return THREADS.getTotalThreadAllocatedBytes();
+  }
+
   static double ms(long[] sorted, double q) {
     return sorted[Math.min(sorted.length - 1, (int) (sorted.length * q))] / 1e6;
   }
 
-  static void heapPerCredential(String label, int accessLength, int refreshLength) throws Exception {
+  /** A GitHub-shaped opaque token: prefix and {@code n} random base62 characters. */
+  static String opaque(String prefix, int n, long seed) {
+    String alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    java.util.Random random = new java.util.Random(seed);
+    StringBuilder sb = new StringBuilder(prefix);
+    for (int i = 0; i < n; i++) {
+      sb.append(alphabet.charAt(random.nextInt(alphabet.length())));
+    }
+    return sb.toString();
+  }
+
+  static void heapPerCredential(String label, java.util.function.IntFunction<String> access,
+      java.util.function.IntFunction<String> refresh) throws Exception {
     AuthzConfig.Vault cfg = vaultConfig();
     int port = FreePorts.pick();
     try (ClusterMember m = ClusterMember.start(member("heap-" + System.nanoTime(), port, List.of(port), cfg))) {
       VaultService vault = new VaultService(m.hazelcast(), cfg, KeyRing.fromConfig(cfg, null),
           r -> CompletableFuture.completedFuture(new RefreshOutcome.Failed("unused", Duration.ofSeconds(1), 0)),
           new SimpleMeterRegistry(), Clock.systemUTC());
-      String access = "a".repeat(accessLength);
-      String refresh = "r".repeat(refreshLength);
+      int accessLength = access.apply(0).length();
+      int refreshLength = refresh.apply(0).length();
       long before = usedHeapAfterGc();
       List<CompletableFuture<Void>> writes = new ArrayList<>();
       for (int i = 0; i < CREDENTIALS; i++) {
-        writes.add(vault.store(new CredentialKey("https://issuer.example", "user-" + i, "srv"), UPSTREAM,
-            List.of("repo"), new TokenGrant(access + i, refresh + i, Instant.now().plusSeconds(3600), List.of("repo")),
+        writes.add(vault.store(key(i), UPSTREAM, List.of("repo"),
+            new TokenGrant(access.apply(i), refresh.apply(i), Instant.now().plusSeconds(3600), List.of("repo")),
             "bench"));
       }
       CompletableFuture.allOf(writes.toArray(CompletableFuture[]::new)).get(120, TimeUnit.SECONDS);
-      long after = usedHeapAfterGc();
+      writes = null;
+      long stored = usedHeapAfterGc();
       HazelcastInstance hz = m.hazelcast();
       IMap<Object, Object> map = hz.getMap(VaultService.MAP_NAME);
       long entryCost = map.getLocalMapStats().getOwnedEntryMemoryCost() + map.getLocalMapStats().getBackupEntryMemoryCost();
-      System.out.printf("heap, %s: %d credentials (access token %d B, refresh token %d B, plaintext, plus a per-user suffix)%n", label,
-          CREDENTIALS, access.length(), refresh.length());
+      // Every credential read once, as a Check does: the near cache now holds its deserialised copy.
+      for (int i = 0; i < CREDENTIALS; i++) {
+        VaultLookup l = vault.credentialFor(key(i), UPSTREAM, List.of(), "bench").get(30, TimeUnit.SECONDS);
+        if (!(l instanceof VaultLookup.Granted g) || !g.accessToken().equals(access.apply(i))) {
+          throw new IllegalStateException("credential " + i + " did not open to its token: " + l);
+        }
+      }
+      long nearCached = map.getLocalMapStats().getNearCacheStats().getOwnedEntryCount();
+      long read = usedHeapAfterGc();
+      System.out.printf("heap, %s: %d credentials (access token %d chars, refresh token %d chars, random per user)%n",
+          label, CREDENTIALS, accessLength, refreshLength);
       System.out.printf("| measure | bytes per credential |%n|---|---:|%n");
       System.out.printf("| Hazelcast owned entry memory cost (key + sealed record, serialised) | %d |%n",
           entryCost / CREDENTIALS);
-      System.out.printf("| JVM heap growth after GC (all structures, one member, backups 0 on a single member) | %d |%n",
-          (after - before) / CREDENTIALS);
+      System.out.printf("| JVM heap growth after GC, stored (one member, no backups on a single member) | %d |%n",
+          (stored - before) / CREDENTIALS);
+      System.out.printf("| JVM heap growth after GC, stored and read once (near cache: %d entries) | %d |%n",
+          nearCached, (read - before) / CREDENTIALS);
+      System.out.printf("| of which the near-cached copy | %d |%n", (read - stored) / CREDENTIALS);
       vault.close();
     }
+  }
+
+  static CredentialKey key(int i) {
+    return new CredentialKey("https://issuer.example", "user-" + i, "srv");
   }
 
   static long usedHeapAfterGc() throws InterruptedException {

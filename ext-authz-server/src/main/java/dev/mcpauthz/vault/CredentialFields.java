@@ -8,6 +8,11 @@ import java.util.List;
  * Everything a write of new tokens carries into an entry processor: the sealed tokens and their
  * metadata. Java-serialisable because entry processors travel with Java serialisation; it holds
  * only ciphertext.
+ *
+ * <p>A format-1 seal travels in {@code iv} and {@code ciphertext}, as before format 2, so a member
+ * that knows only format 1 still applies it during a rolling upgrade (records are deserialised by
+ * component name; it ignores {@code packed}). A format-2 seal travels in {@code packed} (the whole
+ * {@link SealedCredential#bytes()}); it is written only once every member reads format 2.
  */
 public record CredentialFields(
     String provider,
@@ -18,7 +23,8 @@ public record CredentialFields(
     boolean refreshable,
     String keyId,
     byte[] iv,
-    byte[] ciphertext) implements Serializable {
+    byte[] ciphertext,
+    byte[] packed) implements Serializable {
 
   public CredentialFields {
     scopes = new ArrayList<>(scopes);
@@ -26,12 +32,15 @@ public record CredentialFields(
 
   static CredentialFields of(String provider, String resource, List<String> scopes, long issuedAt, long expiresAt,
       boolean refreshable, SealedCredential s) {
-    return new CredentialFields(provider, resource, scopes, issuedAt, expiresAt, refreshable, s.keyId(), s.iv(),
-        s.ciphertext());
+    return s.format() == SealedCredential.FORMAT_1
+        ? new CredentialFields(provider, resource, scopes, issuedAt, expiresAt, refreshable, s.keyId(), s.format1Iv(),
+            s.format1Ciphertext(), null)
+        : new CredentialFields(provider, resource, scopes, issuedAt, expiresAt, refreshable, s.keyId(), null, null,
+            s.bytes());
   }
 
   SealedCredential sealed() {
-    return new SealedCredential(keyId, iv, ciphertext);
+    return packed != null ? new SealedCredential(keyId, packed) : SealedCredential.format1(keyId, iv, ciphertext);
   }
 
   @Override

@@ -12,6 +12,11 @@ import java.util.List;
 record Need(String provider, String resource, List<String> scopes) {
 
   static Need of(AuthzConfig.Upstream upstream, List<String> neededScopes) {
+    List<String> serverScopes = upstream.scopes();
+    if ((neededScopes == null || serverScopes.containsAll(neededScopes)) && distinct(serverScopes)) {
+      // The common Check: nothing beyond the server's scopes. No set, and no copy of an immutable list.
+      return new Need(upstream.provider(), canonicalResource(upstream), List.copyOf(serverScopes));
+    }
     LinkedHashSet<String> scopes = new LinkedHashSet<>(upstream.scopes());
     if (neededScopes != null) {
       scopes.addAll(neededScopes);
@@ -26,6 +31,17 @@ record Need(String provider, String resource, List<String> scopes) {
   static String canonicalResource(AuthzConfig.Upstream upstream) {
     return upstream.resource() == null ? null
         : CANONICAL.computeIfAbsent(upstream.resource(), r -> ResourceUri.normalize(r.toString()));
+  }
+
+  private static boolean distinct(List<String> scopes) {
+    for (int i = 1; i < scopes.size(); i++) {
+      for (int j = 0; j < i; j++) {
+        if (scopes.get(j).equals(scopes.get(i))) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   static List<String> union(List<String> a, List<String> b) {

@@ -11,7 +11,11 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.Predicate;
 
-/** What a {@link RefreshCycle} shares with its {@link VaultService}. */
+/**
+ * What a {@link RefreshCycle} shares with its {@link VaultService}.
+ *
+ * @param writeFormat the sealed-record format new writes use ({@link VaultService#writeFormat})
+ */
 record VaultRuntime(
     IMap<CredentialKey, VaultRecord> map,
     CredentialSealer sealer,
@@ -27,7 +31,8 @@ record VaultRuntime(
     long maxHoldMillis,
     Predicate<String> sendResource,
     ConcurrentHashMap<CredentialKey, RefreshCycle> inFlight,
-    ConcurrentHashMap<CredentialKey, Backoff> backoffs) {
+    ConcurrentHashMap<CredentialKey, Backoff> backoffs,
+    java.util.function.IntSupplier writeFormat) {
 
   /** Lifetime assumed when a grant has a refresh token but no {@code expires_in} (docs/vault.md). */
   static final Duration DEFAULT_LIFETIME = Duration.ofHours(1);
@@ -38,6 +43,6 @@ record VaultRuntime(
     long expiry = expiresAt != null ? expiresAt.toEpochMilli()
         : secrets.refreshToken() != null ? now + DEFAULT_LIFETIME.toMillis() : Long.MAX_VALUE;
     return CredentialFields.of(provider, resource, scopes, now, expiry, secrets.refreshToken() != null,
-        sealer.seal(key, secrets));
+        sealer.seal(key, secrets, writeFormat.getAsInt()));
   }
 }

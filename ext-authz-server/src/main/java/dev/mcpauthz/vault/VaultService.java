@@ -75,7 +75,7 @@ public final class VaultService implements AutoCloseable {
     this.rt = new VaultRuntime(map, new CredentialSealer(keys), refresher, new VaultMetrics(meters), new VaultAudit(),
         clock, executor, scheduler, watchers, hz.getCluster().getLocalMember().getUuid().toString(),
         cfg.lease().toMillis(), Math.max(cfg.waitTimeout().toMillis(), cfg.lease().toMillis()), sendResource,
-        new ConcurrentHashMap<>(), new ConcurrentHashMap<>());
+        new ConcurrentHashMap<>(), new ConcurrentHashMap<>(), () -> writeFormat(hz.getCluster().getMembers()));
     this.listenerId = map.addEntryListener(watchers, true);
     this.nearCache = map instanceof com.hazelcast.map.impl.proxy.NearCachedMapProxyImpl<?, ?> near
         ? near.getNearCache() : null;
@@ -108,6 +108,28 @@ public final class VaultService implements AutoCloseable {
     }
     return read.thenComposeAsync(r -> judge(key, need, r, null, decisionId, now, deadline, 0), rt.executor())
         .exceptionally(e -> unavailable(1, "vault_unreachable"));
+  }
+
+  /**
+   * The sealed-record format a write uses: 2 when every member announces it reads format 2
+   * ({@link VaultSerializers#FORMAT_ATTRIBUTE}), else 1, so that during a rolling upgrade from a
+   * release that reads only format 1 no member meets a record it cannot read. Writes are rare
+   * (consent, refresh); the member list is a local view.
+   */
+  static int writeFormat(java.util.Collection<com.hazelcast.cluster.Member> members) {
+    for (com.hazelcast.cluster.Member m : members) {
+      String f = m.getAttribute(VaultSerializers.FORMAT_ATTRIBUTE);
+      int readable;
+      try {
+        readable = f == null ? SealedCredential.FORMAT_1 : Integer.parseInt(f);
+      } catch (NumberFormatException e) {
+        readable = SealedCredential.FORMAT_1;
+      }
+      if (readable < SealedCredential.FORMAT_2) {
+        return SealedCredential.FORMAT_1;
+      }
+    }
+    return SealedCredential.FORMAT_2;
   }
 
   /**

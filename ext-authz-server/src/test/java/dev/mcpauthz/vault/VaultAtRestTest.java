@@ -83,6 +83,37 @@ class VaultAtRestTest {
   }
 
   @Test
+  void compactlyStoredJwtsAppearNeitherAsTextNorAsTheirDecodedBytes() throws Exception {
+    CredentialKey alice = key("alice");
+    java.util.Random r = new java.util.Random(9);
+    String access = TokenCodecTest.jwt(r, 700);
+    String refresh = TokenCodecTest.jwt(r, 400);
+    await(cluster.vault(0).store(alice, UPSTREAM, List.of("repo:read"),
+        new TokenGrant(access, refresh, clock.instant().plusSeconds(600), null), decisionId()));
+    VaultRecord record = map(cluster.member(0)).get(alice);
+    assertThat(record.sealed().format()).isEqualTo(2);
+    SerializationService ss = ((SerializationServiceSupport) cluster.member(0)).getSerializationService();
+    byte[] raw = ss.toData(stored(cluster.member(0), alice)).toByteArray();
+    List<byte[]> needles = new ArrayList<>();
+    for (String token : List.of(access, refresh)) {
+      needles.add(token.substring(0, 32).getBytes(StandardCharsets.US_ASCII));
+      for (String segment : token.split("\\.")) {
+        byte[] decoded = Base64.getUrlDecoder().decode(segment);
+        // any 16 bytes of what the segment decodes to (the compact form's plaintext)
+        for (int i = 0; i + 16 <= decoded.length; i += 16) {
+          needles.add(java.util.Arrays.copyOfRange(decoded, i, i + 16));
+        }
+      }
+    }
+    for (byte[] needle : needles) {
+      assertThat(contains(raw, needle)).isFalse();
+      assertThat(contains(record.sealed().bytes(), needle)).isFalse();
+    }
+    assertThat(((VaultLookup.Granted) await(cluster.vault(0).credentialFor(alice, UPSTREAM, List.of(), decisionId())))
+        .accessToken()).isEqualTo(access);
+  }
+
+  @Test
   void recordCopiedUnderAnotherUserOrServerDoesNotDecrypt() {
     CredentialKey alice = key("alice");
     CredentialKey mallory = key("mallory");
@@ -98,7 +129,7 @@ class VaultAtRestTest {
     CredentialSealer sealer = new CredentialSealer(VaultTestCluster.ring());
     assertThatThrownBy(() -> sealer.open(otherServer, record.sealed())).isInstanceOf(UnreadableCredentialException.class);
     // Relabelling the key id does not help either.
-    SealedCredential relabelled = new SealedCredential("k2", record.sealed().iv(), record.sealed().ciphertext());
+    SealedCredential relabelled = new SealedCredential("k2", record.sealed().bytes());
     assertThatThrownBy(() -> new CredentialSealer(VaultTestCluster.ring("k2", VaultTestCluster.KEY_1))
         .open(alice, relabelled)).isInstanceOf(UnreadableCredentialException.class);
   }
