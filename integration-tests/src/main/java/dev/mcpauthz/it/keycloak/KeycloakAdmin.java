@@ -118,6 +118,11 @@ final class KeycloakAdmin {
     return Optional.empty();
   }
 
+  /** Deletes the user's consent to a client (by client id); 404 (no consent, no offline token) is fine. */
+  void revokeConsent(String realm, String userId, String clientId) {
+    send("DELETE", realmPath(realm) + "/users/" + encode(userId) + "/consents/" + encode(clientId), null, 204, 404);
+  }
+
   void logoutUser(String realm, String userId) {
     send("POST", realmPath(realm) + "/users/" + encode(userId) + "/logout", null, 204);
   }

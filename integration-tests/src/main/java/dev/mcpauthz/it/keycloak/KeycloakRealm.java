@@ -86,6 +86,17 @@ final class KeycloakRealm implements RealmHandle {
   }
 
   @Override
+  public String userId(String user) {
+    return admin.findUserId(spec.name(), user)
+        .orElseThrow(() -> new IllegalArgumentException("no user '" + user + "' in realm " + spec.name()));
+  }
+
+  @Override
+  public void revokeConsent(String user, String clientId) {
+    admin.revokeConsent(spec.name(), userId(user), clientId);
+  }
+
+  @Override
   public void revokeUserSessions(String user) {
     String id = admin.findUserId(spec.name(), user)
         .orElseThrow(() -> new IllegalArgumentException("no user '" + user + "' in realm " + spec.name()));

@@ -460,7 +460,9 @@ public final class KeycloakServer implements AutoCloseable {
       cs.put("protocol", "openid-connect");
       ObjectNode attrs = cs.putObject("attributes");
       attrs.put("include.in.token.scope", "true");
-      attrs.put("display.on.consent.screen", "false");
+      // Listed on the consent screen of a consentRequired client (the only ones that show one).
+      attrs.put("display.on.consent.screen", "true");
+      attrs.put("consent.screen.text", scope);
       String id = admin.createClientScope(r, cs);
       admin.addRealmDefaultClientScope(r, id, true);
     }
@@ -519,7 +521,7 @@ public final class KeycloakServer implements AutoCloseable {
       client.put("implicitFlowEnabled", false);
       client.put("directAccessGrantsEnabled", c.directAccessGrants());
       client.put("serviceAccountsEnabled", c.serviceAccount());
-      client.put("consentRequired", false);
+      client.put("consentRequired", c.consentRequired());
       client.put("fullScopeAllowed", true);
       ObjectNode attrs = client.putObject("attributes");
       if (c.pkceS256()) {

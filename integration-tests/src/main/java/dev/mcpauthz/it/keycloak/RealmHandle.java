@@ -41,6 +41,16 @@ public interface RealmHandle {
    */
   TokenSet refresh(String clientId, String clientSecret, String refreshToken, String resource);
 
+  /** The user's id in this realm: the {@code sub} of the tokens the realm issues for the user. */
+  String userId(String user);
+
+  /**
+   * Takes back the consent the user gave {@code clientId} on Keycloak's consent screen (and its
+   * offline tokens), so the next authorization of a {@link ClientSpec#consentRequired()} client
+   * shows the screen again. No error when there was none.
+   */
+  void revokeConsent(String user, String clientId);
+
   /** Logs the user out of every session, which invalidates the user's refresh tokens. */
   void revokeUserSessions(String user);
 

@@ -177,11 +177,26 @@ public final class Browser implements AutoCloseable {
     return driver.getPageSource();
   }
 
+  /** Waits (bounded) for the element; a timeout names the element, the current URL and the page text. */
   public WebElement find(By by) {
-    return new WebDriverWait(driver, WAIT).until(d -> {
-      List<WebElement> found = d.findElements(by);
-      return found.isEmpty() ? null : found.get(0);
-    });
+    try {
+      return new WebDriverWait(driver, WAIT).until(d -> {
+        List<WebElement> found = d.findElements(by);
+        return found.isEmpty() ? null : found.get(0);
+      });
+    } catch (org.openqa.selenium.TimeoutException e) {
+      throw new AssertionError(by + " not found within " + WAIT.toSeconds() + " s; URL " + currentUrl()
+          + ", text: " + safePageText(), e);
+    }
+  }
+
+  private String safePageText() {
+    try {
+      List<WebElement> body = driver.findElements(By.tagName("body"));
+      return body.isEmpty() ? "(no body)" : body.get(0).getText();
+    } catch (RuntimeException e) {
+      return "(unreadable: " + e.getMessage() + ")";
+    }
   }
 
   public boolean exists(By by) {
@@ -211,10 +226,16 @@ public final class Browser implements AutoCloseable {
   }
 
   public Browser click(By by) {
-    WebElement e = new WebDriverWait(driver, WAIT).until(d -> {
-      List<WebElement> found = d.findElements(by);
-      return !found.isEmpty() && found.get(0).isDisplayed() && found.get(0).isEnabled() ? found.get(0) : null;
-    });
+    WebElement e;
+    try {
+      e = new WebDriverWait(driver, WAIT).until(d -> {
+        List<WebElement> found = d.findElements(by);
+        return !found.isEmpty() && found.get(0).isDisplayed() && found.get(0).isEnabled() ? found.get(0) : null;
+      });
+    } catch (org.openqa.selenium.TimeoutException timeout) {
+      throw new AssertionError(by + " not clickable within " + WAIT.toSeconds() + " s; URL " + currentUrl()
+          + ", text: " + safePageText(), timeout);
+    }
     e.click();
     return this;
   }
