@@ -47,7 +47,8 @@ final class ConsentService implements AutoCloseable {
     ConsentMetrics metrics = new ConsentMetrics(meters);
     ConsentAudit audit = new ConsentAudit();
     ClientApps apps = new ClientApps(c.clients());
-    ElicitationStore elicitations = new ElicitationStore(hz, c.elicitationTtl(), clock, io);
+    ElicitationStore elicitations = new ElicitationStore(hz, c.elicitationTtl(), clock, io,
+        e -> metrics.minted(e.reason().label(), e.provider(), e.server()));
     this.resumes = new ResumeTracker(hz, c.resumeTtl(), clock, io, metrics, audit);
     // Without consent.public_base_url links point at this replica's loopback listener (docs/consent.md).
     ConsentLinks links = ConsentLinks.of(c.publicBaseUrl(), httpPort);

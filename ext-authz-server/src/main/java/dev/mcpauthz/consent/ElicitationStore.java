@@ -43,8 +43,16 @@ public final class ElicitationStore {
   private final Duration ttl;
   private final Clock clock;
   private final Executor executor;
+  private final java.util.function.Consumer<Elicitation> onMinted;
 
   public ElicitationStore(HazelcastInstance hazelcast, Duration ttl, Clock clock, Executor executor) {
+    this(hazelcast, ttl, clock, executor, e -> {});
+  }
+
+  /** @param onMinted told of each new elicitation (not of reuses): the denominator of completion rates */
+  public ElicitationStore(HazelcastInstance hazelcast, Duration ttl, Clock clock, Executor executor,
+      java.util.function.Consumer<Elicitation> onMinted) {
+    this.onMinted = onMinted;
     this.map = hazelcast.getMap(MAP_NAME);
     this.ttl = ttl;
     this.clock = clock;
@@ -76,6 +84,9 @@ public final class ElicitationStore {
         .thenCompose(winner -> {
           Elicitation e = Elicitation.fromJson(winner);
           // The losing candidate was never shown to anyone: remove it before answering.
+          if (e.id().equals(candidate.id())) {
+            onMinted.accept(e);
+          }
           return e.id().equals(candidate.id()) ? CompletableFuture.completedFuture(e)
               : map.deleteAsync(idKey(candidate.id())).thenApply(deleted -> e);
         })

@@ -10,9 +10,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * Consent telemetry (issue 4 item 6):
  * <ul>
  *   <li>{@code mcp_authz_consent_prompts_total{reason,provider,server,mode}}: prompts rendered;
+ *   <li>{@code mcp_authz_consent_elicitations_total{reason,provider,server}}: distinct consent links
+ *       minted (a re-sent pending link counts once);
  *   <li>{@code mcp_authz_consent_outcomes_total{outcome,provider,server}}: what became of them
  *       ({@code completed}, {@code denied}, {@code expired}, {@code refused}, {@code failed}), so
- *       the completion rate is completed / prompts;
+ *       the completion rate is completed / elicitations;
  *   <li>{@code mcp_authz_consent_resumes_total{outcome,reason,provider,server}}: resumed calls;
  *   <li>{@code mcp_authz_consent_resume_delay_seconds{provider,server}}: prompt → resumed call.
  * </ul>
@@ -22,6 +24,7 @@ public final class ConsentMetrics {
 
   private final MeterRegistry registry;
   private final ConcurrentHashMap<Key, Counter> prompts = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<Key, Counter> minted = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Key, Counter> outcomes = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Key, Counter> resumes = new ConcurrentHashMap<>();
   private final ConcurrentHashMap<Key, Timer> delays = new ConcurrentHashMap<>();
@@ -34,6 +37,13 @@ public final class ConsentMetrics {
     prompts.computeIfAbsent(new Key(reason, provider, server, mode), k -> Counter.builder("mcp.authz.consent.prompts")
         .description("Consent prompts sent to clients, by why, where and how")
         .tag("reason", k.a()).tag("provider", k.b()).tag("server", k.c()).tag("mode", k.d())
+        .register(registry)).increment();
+  }
+
+  public void minted(String reason, String provider, String server) {
+    minted.computeIfAbsent(new Key(reason, provider, server, ""), k -> Counter.builder("mcp.authz.consent.elicitations")
+        .description("Distinct consent links minted (re-sending a pending link does not count)")
+        .tag("reason", k.a()).tag("provider", k.b()).tag("server", k.c())
         .register(registry)).increment();
   }
 

@@ -200,6 +200,7 @@ class ConsentFlowTest {
     assertThat(Responses.metadata(retry, "reason")).isEqualTo("upstream_token_injected");
 
     assertThat(meter("mcp.authz.consent.outcomes", "outcome", "completed", "server", "github")).isEqualTo(1);
+    assertThat(meter("mcp.authz.consent.elicitations", "reason", "first_consent", "server", "github")).isEqualTo(1);
     Conditions.waitUntil(() -> meter("mcp.authz.consent.resumes", "outcome", "succeeded") == 1);
     assertThat(authz.registry().find("mcp.authz.consent.resume.delay").timer().count()).isEqualTo(1);
     // A second retry is an ordinary call, not a second resume.
@@ -221,6 +222,9 @@ class ConsentFlowTest {
     assertThat(page.body()).contains("data-page=\"different-user\"", "id=\"switch-user\"");
     assertThat(upstream.authorizeRequests()).isEmpty();
     assertThat(meter("mcp.authz.consent.outcomes", "outcome", "refused")).isEqualTo(1);
+    link(call(mcpToken("alice"), 2)); // the same pending link re-sent: a second prompt, still one elicitation
+    assertThat(meter("mcp.authz.consent.prompts", "server", "github")).isEqualTo(2);
+    assertThat(meter("mcp.authz.consent.elicitations", "server", "github")).isEqualTo(1);
     // Alice's link still works for Alice.
     inbound.signInAs("alice");
     assertThat(new CookieBrowser().navigate(link).last().body()).contains("data-page=\"resume\"");
