@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -20,51 +21,48 @@ import java.util.concurrent.ConcurrentHashMap;
  * </ul>
  */
 public final class ConsentMetrics {
-  private record Key(String a, String b, String c, String d) {}
-
   private final MeterRegistry registry;
-  private final ConcurrentHashMap<Key, Counter> prompts = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<Key, Counter> minted = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<Key, Counter> outcomes = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<Key, Counter> resumes = new ConcurrentHashMap<>();
-  private final ConcurrentHashMap<Key, Timer> delays = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<List<String>, Counter> prompts = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<List<String>, Counter> minted = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<List<String>, Counter> outcomes = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<List<String>, Counter> resumes = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<List<String>, Timer> delays = new ConcurrentHashMap<>();
 
   public ConsentMetrics(MeterRegistry registry) {
     this.registry = registry;
   }
 
   public void prompted(String reason, String provider, String server, String mode) {
-    prompts.computeIfAbsent(new Key(reason, provider, server, mode), k -> Counter.builder("mcp.authz.consent.prompts")
-        .description("Consent prompts sent to clients, by why, where and how")
-        .tag("reason", k.a()).tag("provider", k.b()).tag("server", k.c()).tag("mode", k.d())
-        .register(registry)).increment();
+    count(prompts, "mcp.authz.consent.prompts", "Consent prompts sent to clients, by why, where and how",
+        "reason", reason, "provider", provider, "server", server, "mode", mode);
   }
 
   public void minted(String reason, String provider, String server) {
-    minted.computeIfAbsent(new Key(reason, provider, server, ""), k -> Counter.builder("mcp.authz.consent.elicitations")
-        .description("Distinct consent links minted (re-sending a pending link does not count)")
-        .tag("reason", k.a()).tag("provider", k.b()).tag("server", k.c())
-        .register(registry)).increment();
+    count(minted, "mcp.authz.consent.elicitations", "Distinct consent links minted (re-sending a pending link does not count)",
+        "reason", reason, "provider", provider, "server", server);
   }
 
   public void outcome(String outcome, String provider, String server) {
-    outcomes.computeIfAbsent(new Key(outcome, provider, server, ""), k -> Counter.builder("mcp.authz.consent.outcomes")
-        .description("Consent flows by how they ended")
-        .tag("outcome", k.a()).tag("provider", k.b()).tag("server", k.c())
-        .register(registry)).increment();
+    count(outcomes, "mcp.authz.consent.outcomes", "Consent flows by how they ended",
+        "outcome", outcome, "provider", provider, "server", server);
   }
 
   public void resumed(String outcome, String reason, String provider, String server) {
-    resumes.computeIfAbsent(new Key(outcome, reason, provider, server), k -> Counter.builder("mcp.authz.consent.resumes")
-        .description("Calls resumed after consent (succeeded) or not (failed), by reason")
-        .tag("outcome", k.a()).tag("reason", k.b()).tag("provider", k.c()).tag("server", k.d())
+    count(resumes, "mcp.authz.consent.resumes", "Calls resumed after consent (succeeded) or not (failed), by reason",
+        "outcome", outcome, "reason", reason, "provider", provider, "server", server);
+  }
+
+  /** One counter per tag combination, registered on first use; {@code tags} alternate name, value. */
+  private void count(ConcurrentHashMap<List<String>, Counter> counters, String name, String description,
+      String... tags) {
+    counters.computeIfAbsent(List.of(tags), k -> Counter.builder(name).description(description).tags(tags)
         .register(registry)).increment();
   }
 
   public void resumeDelay(String provider, String server, Duration delay) {
-    delays.computeIfAbsent(new Key(provider, server, "", ""), k -> Timer.builder("mcp.authz.consent.resume.delay")
+    delays.computeIfAbsent(List.of(provider, server), k -> Timer.builder("mcp.authz.consent.resume.delay")
         .description("Time from the consent prompt to the resumed call")
-        .tag("provider", k.a()).tag("server", k.b())
+        .tag("provider", provider).tag("server", server)
         .publishPercentileHistogram()
         .minimumExpectedValue(Duration.ofSeconds(1)).maximumExpectedValue(Duration.ofHours(1))
         .register(registry)).record(delay);

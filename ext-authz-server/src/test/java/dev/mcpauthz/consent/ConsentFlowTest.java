@@ -284,6 +284,21 @@ class ConsentFlowTest {
   }
 
   @Test
+  void aFailedOrMixedUpSignInAtTheInboundIssuerConnectsNothing() throws Exception {
+    String link = link(call(mcpToken("alice"), 1));
+    inbound.refuseAuthorizations("login_required");
+    HttpResponse<String> refused = new CookieBrowser().navigate(link).last();
+    assertThat(refused.statusCode()).isEqualTo(400);
+    assertThat(refused.body()).contains("data-page=\"sign-in-failed\"", "login_required");
+
+    inbound.grantAccess().signInAs("alice").sendIss("https://evil.example.com/");
+    HttpResponse<String> mixUp = new CookieBrowser().navigate(link).last();
+    assertThat(mixUp.body()).contains("data-page=\"issuer-mismatch\"");
+    assertThat(inbound.tokenCalls("authorization_code")).isZero();
+    assertThat(upstream.authorizeRequests()).isEmpty();
+  }
+
+  @Test
   void aUserWhoDeclinesGetsAClearPageAndIsAskedAgainNextTime() throws Exception {
     String token = mcpToken("alice");
     String link = link(call(token, 1));
