@@ -52,7 +52,7 @@ public final class ConsentFlow {
   private static final Logger log = LoggerFactory.getLogger(ConsentFlow.class);
   public static final String SESSION_COOKIE = "mcp_authz_session";
   public static final String BROWSER_COOKIE = "mcp_authz_browser";
-  /** What {@link ElicitationStore#newId()} and {@link FlowSecrets#random()} produce. */
+  /** What {@link FlowSecrets#random()} produces (elicitation ids and cookies alike). */
   private static final Pattern OPAQUE = Pattern.compile("[A-Za-z0-9_-]{43}");
   private static final long WAIT_SECONDS = 30;
 
@@ -171,7 +171,7 @@ public final class ConsentFlow {
     ProviderEndpoints endpoints;
     try {
       endpoints = await(provider.endpoints());
-    } catch (ProviderUnavailable ex) {
+    } catch (Unavailable ex) {
       return show(ConsentPages.unavailable(providerName(e.provider()), "its discovery document could not be read",
           retryLink(e)), cookies);
     }
@@ -328,7 +328,7 @@ public final class ConsentFlow {
     boolean issRequired;
     try {
       issRequired = await(provider.endpoints()).issParameterSupported();
-    } catch (ProviderUnavailable ex) {
+    } catch (Unavailable ex) {
       issRequired = false; // discovery down now: a present iss is still checked below
     }
     if (!issuerMatches(response, provider.config().issuer(), issRequired)) {
@@ -357,7 +357,7 @@ public final class ConsentFlow {
     try {
       outcome = await(provider.exchangeCode(new CodeExchange(ok.getAuthorizationCode().getValue(),
           secrets.verifier(flow.keyId(), state).getValue(), callbackUri(), resource, flowId)));
-    } catch (ProviderUnavailable ex) {
+    } catch (Unavailable ex) {
       outcome = new ExchangeOutcome.Failed("unreachable", null, 0);
     } catch (IllegalArgumentException ex) {
       return show(ConsentPages.staleState());
@@ -476,11 +476,11 @@ public final class ConsentFlow {
     return new ConsentOutcome.Show(page, cookies);
   }
 
-  /** A provider or the cluster did not answer in time. */
-  private static final class ProviderUnavailable extends RuntimeException {
+  /** A provider or the cluster failed or did not answer in time (the pages answer "try again"). */
+  private static final class Unavailable extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
-    ProviderUnavailable(Throwable cause) {
+    Unavailable(Throwable cause) {
       super(cause == null ? "timeout" : cause.toString(), cause, false, false);
     }
   }
@@ -489,9 +489,9 @@ public final class ConsentFlow {
     try {
       return f.get(WAIT_SECONDS, TimeUnit.SECONDS);
     } catch (ExecutionException ex) {
-      throw new ProviderUnavailable(ex.getCause());
+      throw new Unavailable(ex.getCause());
     } catch (TimeoutException ex) {
-      throw new ProviderUnavailable(null);
+      throw new Unavailable(null);
     }
   }
 }

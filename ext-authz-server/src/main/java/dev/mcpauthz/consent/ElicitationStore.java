@@ -3,15 +3,9 @@ package dev.mcpauthz.consent;
 import com.hazelcast.core.HazelcastInstance;
 import com.hazelcast.map.IMap;
 import dev.mcpauthz.decision.ConsentReason;
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Base64;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.TreeSet;
@@ -32,12 +26,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class ElicitationStore {
   public static final String MAP_NAME = "mcp-authz-elicitations";
-  /** 256 bits: far beyond guessing (MCP elicitation "Safe URL Handling": the URL is not a credential). */
-  static final int ID_BYTES = 32;
   /** How long an expired (or completed) elicitation is still recognised. */
   static final Duration EXPIRED_GRACE = Duration.ofHours(1);
-
-  private static final SecureRandom RANDOM = new SecureRandom();
 
   private final IMap<String, String> map;
   private final Duration ttl;
@@ -136,11 +126,12 @@ public final class ElicitationStore {
     map.delete(key);
   }
 
-  /** A fresh opaque id: random bytes, URL-safe Base64 without padding (43 characters). */
+  /**
+   * A fresh opaque id: {@link FlowSecrets#random()}, 256 bits (MCP elicitation "Safe URL Handling":
+   * the URL is not a credential).
+   */
   static String newId() {
-    byte[] b = new byte[ID_BYTES];
-    RANDOM.nextBytes(b);
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+    return FlowSecrets.random();
   }
 
   private static String idKey(String id) {
@@ -151,11 +142,6 @@ public final class ElicitationStore {
   static String pendingKey(Request r) {
     String joined = String.join("\0", r.issuer(), r.subject(), r.server(), r.provider(), r.reason().name(),
         String.join(" ", new TreeSet<>(r.scopes())));
-    try {
-      byte[] d = MessageDigest.getInstance("SHA-256").digest(joined.getBytes(StandardCharsets.UTF_8));
-      return "pending:" + HexFormat.of().formatHex(d);
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    return "pending:" + FlowSecrets.digest(joined);
   }
 }

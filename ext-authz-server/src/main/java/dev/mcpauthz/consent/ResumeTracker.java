@@ -72,6 +72,11 @@ public final class ResumeTracker implements AutoCloseable {
     remember(json); // this replica at once; the listener brings the others
   }
 
+  /** Whether any completed consent awaits its call: false almost always, and then nothing else runs. */
+  public boolean expectingAny() {
+    return !local.isEmpty();
+  }
+
   /** A call of this user to this server was allowed with an upstream credential. */
   public void allowed(String issuer, String subject, String server, Supplier<String> callDigest) {
     if (local.isEmpty()) {

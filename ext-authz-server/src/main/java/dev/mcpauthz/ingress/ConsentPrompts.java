@@ -138,8 +138,7 @@ public final class ConsentPrompts {
    */
   public CompletableFuture<Void> observe(Decision d, HttpFacts http) {
     McpRequest r = d.request();
-    if (d.outcome() == Decision.Outcome.ALLOW && d.principal() != null && d.server() != null
-        && d.server().config().upstream() != null && d.upstreamToken() != null) {
+    if (d.upstreamToken() != null && resumes.expectingAny()) { // an upstream token implies ALLOW, a user and a server
       Principal p = d.principal();
       resumes.allowed(p.issuer(), p.subject(), d.server().id(), () -> callDigest(r, http));
     }
