@@ -89,8 +89,9 @@ public final class ResumeTracker implements AutoCloseable {
     map.removeAsync(e.key()).whenCompleteAsync((removed, error) -> {
       if (removed != null) {
         Duration delay = Duration.between(e.promptedAt(), clock.instant());
-        metrics.resumed("succeeded", "retried", e.provider(), server);
+        // The delay first: whoever sees the resume counted (a dashboard, a test) also sees its delay.
         metrics.resumeDelay(e.provider(), server, delay);
+        metrics.resumed("succeeded", "retried", e.provider(), server);
         audit.resumeSucceeded(subject, issuer, server, e.provider(), e.elicitationId(), delay.toMillis());
       }
     }, executor);

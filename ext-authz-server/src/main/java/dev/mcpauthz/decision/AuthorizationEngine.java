@@ -155,7 +155,7 @@ public final class AuthorizationEngine {
 
   private static Decision afterUpstream(Decision d, UpstreamAccess access) {
     return switch (access) {
-      case UpstreamAccess.Granted g -> d.withUpstreamToken(g.accessToken());
+      case UpstreamAccess.Granted g -> d.withUpstream(g);
       // Handshakes and discovery never elicit: they pass without an upstream token.
       case UpstreamAccess.ConsentNeeded c when McpMethods.isHandshakeOrDiscovery(d.request()) ->
           d.withReason("upstream_consent_deferred");

@@ -15,8 +15,9 @@ import java.util.List;
  * @param rpcCode JSON-RPC error code for a denial's body
  * @param message human-readable denial message (never contains a token)
  * @param retryAfterSeconds {@code Retry-After} for 503, else 0
- * @param upstreamToken the user's upstream access token to inject on allow, or null (never
- *     logged; {@link #toString()} redacts it)
+ * @param upstreamAuthorization the {@code Authorization} value carrying the user's upstream access
+ *     token ({@code Bearer <token>}) to inject on allow, or null (never logged; {@link #toString()}
+ *     redacts it)
  * @param consent why and for what the user must consent, for {@link Outcome#ELICIT}
  * @param policy the per-tool policy's verdict (version, matching rule, upstream scopes), or null when
  *     no policy directory is configured
@@ -32,14 +33,14 @@ public record Decision(
     McpServerRoute server,
     McpRequest request,
     Principal principal,
-    String upstreamToken,
+    String upstreamAuthorization,
     UpstreamAccess.ConsentNeeded consent,
     PolicyVerdict policy) {
 
   public enum Outcome {
     /**
      * Forward upstream with the client token removed and identity headers added; with
-     * {@link #upstreamToken()} set, the user's upstream token is injected instead.
+     * {@link #upstreamAuthorization()} set, the user's upstream token is injected instead.
      */
     ALLOW,
     /** Forward untouched: no configured server matched and routing.unmatched is allow. */
@@ -54,21 +55,21 @@ public record Decision(
   }
 
   /** The same allow, carrying the user's upstream token for injection. */
-  Decision withUpstreamToken(String token) {
+  Decision withUpstream(UpstreamAccess.Granted granted) {
     return new Decision(outcome, "upstream_token_injected", httpStatus, challenge, rpcCode, message, retryAfterSeconds,
-        server, request, principal, token, null, policy);
+        server, request, principal, granted.authorization(), null, policy);
   }
 
   /** The same allow with a different reason (e.g. a handshake passed without an upstream token). */
   Decision withReason(String newReason) {
     return new Decision(outcome, newReason, httpStatus, challenge, rpcCode, message, retryAfterSeconds,
-        server, request, principal, upstreamToken, consent, policy);
+        server, request, principal, upstreamAuthorization, consent, policy);
   }
 
   /** The same decision, recording the policy verdict it was made under. */
   Decision withPolicy(PolicyVerdict verdict) {
     return new Decision(outcome, reason, httpStatus, challenge, rpcCode, message, retryAfterSeconds,
-        server, request, principal, upstreamToken, consent, verdict);
+        server, request, principal, upstreamAuthorization, consent, verdict);
   }
 
   /**
@@ -89,8 +90,8 @@ public record Decision(
   @Override
   public String toString() {
     return "Decision[outcome=" + outcome + ", reason=" + reason + ", status=" + httpStatus
-        + ", server=" + (server == null ? null : server.id()) + ", upstreamToken="
-        + (upstreamToken == null ? null : "<redacted>") + ", consent=" + consent
+        + ", server=" + (server == null ? null : server.id()) + ", upstreamAuthorization="
+        + (upstreamAuthorization == null ? null : "<redacted>") + ", consent=" + consent
         + ", policyRule=" + (policy == null ? null : policy.ruleId()) + "]";
   }
 

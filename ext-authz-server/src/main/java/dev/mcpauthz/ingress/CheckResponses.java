@@ -33,7 +33,7 @@ final class CheckResponses {
   /** @param prompt the consent prompt of an ELICIT, or null (then it is rendered like a deny) */
   CheckResponse render(Decision d, ConsentPrompts.Prompt prompt, String decisionId, Struct metadata) {
     return switch (d.outcome()) {
-      case ALLOW -> allow(d.principal(), d.upstreamToken(), decisionId, metadata);
+      case ALLOW -> allow(d.principal(), d.upstreamAuthorization(), decisionId, metadata);
       case PASS_THROUGH -> CheckResponse.newBuilder().setStatus(OK).setOkResponse(OkHttpResponse.getDefaultInstance())
           .setDynamicMetadata(metadata).build();
       case ELICIT -> prompt == null ? deny(d, decisionId, metadata) : elicit(d, prompt, decisionId, metadata);
@@ -60,15 +60,15 @@ final class CheckResponses {
         .setDynamicMetadata(metadata).build();
   }
 
-  private CheckResponse allow(Principal p, String upstreamToken, String decisionId, Struct metadata) {
+  private CheckResponse allow(Principal p, String upstreamAuthorization, String decisionId, Struct metadata) {
     OkHttpResponse.Builder ok = OkHttpResponse.newBuilder();
-    if (upstreamToken == null) {
+    if (upstreamAuthorization == null) {
       // MCP authorization: the client's token is for the gateway only, never passed through.
       ok.addHeadersToRemove("authorization");
     } else {
       // Refresh-and-inject: the client's token is overwritten by the user's token for this
       // server's upstream (not removed: Envoy applies removals after sets).
-      ok.addHeaders(overwrite("authorization", "Bearer " + upstreamToken));
+      ok.addHeaders(overwrite("authorization", upstreamAuthorization));
     }
     identity(ok, names.subject(), p.subject());
     identity(ok, names.issuer(), p.issuer());

@@ -138,7 +138,7 @@ public final class ConsentPrompts {
    */
   public CompletableFuture<Void> observe(Decision d, HttpFacts http) {
     McpRequest r = d.request();
-    if (d.upstreamToken() != null && resumes.expectingAny()) { // an upstream token implies ALLOW, a user and a server
+    if (d.upstreamAuthorization() != null && resumes.expectingAny()) { // an upstream token implies ALLOW, a user and a server
       Principal p = d.principal();
       resumes.allowed(p.issuer(), p.subject(), d.server().id(), () -> callDigest(r, http));
     }

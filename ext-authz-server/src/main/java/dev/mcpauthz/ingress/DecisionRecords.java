@@ -19,7 +19,7 @@ final class DecisionRecords {
           case DENY -> "deny";
           case ELICIT -> "elicit";
         })
-        .setUpstreamInjected(d.upstreamToken() != null)
+        .setUpstreamInjected(d.upstreamAuthorization() != null)
         .setReason(d.reason())
         .setHttpStatus(d.allowed() ? 0 : d.httpStatus());
     if (d.server() != null) {

@@ -1,5 +1,6 @@
 package dev.mcpauthz.vault;
 
+import dev.mcpauthz.decision.UpstreamAccess;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
@@ -26,9 +27,10 @@ import javax.crypto.spec.GCMParameterSpec;
  * written while a member that cannot read format 2 is in the cluster ({@link #seal(CredentialKey,
  * Secrets, int)}).
  *
- * <p>The Check path ({@link #openAccessToken}) decrypts into pooled scratch arrays with pooled
- * ciphers and zeroes the scratch before returning it: what it allocates is the token String and
- * what {@code Cipher.init} allocates.
+ * <p>The Check path ({@link #openAuthorization}) decrypts into pooled scratch arrays with pooled
+ * ciphers and zeroes the scratch before returning it: what it allocates is the header value String
+ * ({@code Bearer <token>}, built in the same pass as the token's characters) and what {@code
+ * Cipher.init} allocates.
  */
 public final class CredentialSealer {
   private static final String AAD_DOMAIN_1 = "mcp-authz/vault/v1";
@@ -133,8 +135,8 @@ public final class CredentialSealer {
       return openFormat1(key, sealed, true);
     }
     Layout l = Layout.of(sealed.bytes());
-    String access = openPart(key, sealed, l, PART_ACCESS);
-    String refresh = l.refreshIvOffset < 0 ? null : openPart(key, sealed, l, PART_REFRESH);
+    String access = openPart(key, sealed, l, PART_ACCESS, "");
+    String refresh = l.refreshIvOffset < 0 ? null : openPart(key, sealed, l, PART_REFRESH, "");
     return new Secrets(access, refresh);
   }
 
@@ -145,13 +147,27 @@ public final class CredentialSealer {
    * @throws UnreadableCredentialException as {@link #open}
    */
   public String openAccessToken(CredentialKey key, SealedCredential sealed) {
+    return openAccess(key, sealed, "");
+  }
+
+  /**
+   * The access token as the {@code Authorization} value a Check injects: {@link #openAccessToken}
+   * with the RFC 6750 scheme prepended while the characters are built, not copied afterwards.
+   *
+   * @throws UnreadableCredentialException as {@link #open}
+   */
+  public UpstreamAccess.Granted openAuthorization(CredentialKey key, SealedCredential sealed) {
+    return new UpstreamAccess.Granted(openAccess(key, sealed, UpstreamAccess.Granted.BEARER_PREFIX));
+  }
+
+  private String openAccess(CredentialKey key, SealedCredential sealed, String prefix) {
     if (sealed == null) {
       throw new UnreadableCredentialException("no sealed tokens");
     }
     if (sealed.format() == SealedCredential.FORMAT_1) {
-      return openFormat1(key, sealed, false).accessToken();
+      return prefix + openFormat1(key, sealed, false).accessToken();
     }
-    return openPart(key, sealed, Layout.of(sealed.bytes()), PART_ACCESS);
+    return openPart(key, sealed, Layout.of(sealed.bytes()), PART_ACCESS, prefix);
   }
 
   /** Where the parts of a format-2 array are; every offset checked against its length. */
@@ -193,7 +209,8 @@ public final class CredentialSealer {
     }
   }
 
-  private String openPart(CredentialKey key, SealedCredential sealed, Layout l, byte part) {
+  /** @param prefix ASCII text the returned String starts with, before the token */
+  private String openPart(CredentialKey key, SealedCredential sealed, Layout l, byte part, String prefix) {
     SecretKey k = keyOf(sealed);
     byte[] b = sealed.bytes();
     boolean access = part == PART_ACCESS;
@@ -215,7 +232,7 @@ public final class CredentialSealer {
       } catch (GeneralSecurityException | RuntimeException e) {
         throw new UnreadableCredentialException("cannot open: " + e.getClass().getSimpleName());
       }
-      return TokenCodec.decode(plain, 0, n, ws);
+      return TokenCodec.decode(plain, 0, n, ws, prefix);
     } finally {
       if (plain != null) {
         Arrays.fill(plain, 0, Math.min(plain.length, ctLength), (byte) 0);

@@ -36,12 +36,13 @@ final class RefreshCycle {
     /**
      * The record as it is now (refreshed here or elsewhere, revoked, or null when deleted).
      *
-     * @param opened every waiter of this cycle on this member gets this one instance: the first to
-     *     need the access token decrypts it, the others reuse it (1,000 waiters, one AES-GCM open)
+     * @param shared every waiter of this cycle on this member gets this one instance: the first to
+     *     need the access token decrypts it, the others reuse its answer (1,000 waiters, one
+     *     AES-GCM open, one header value)
      */
-    record Current(VaultRecord record, OpenedToken opened) implements Result {
+    record Current(VaultRecord record, SharedGrant shared) implements Result {
       Current(VaultRecord record) {
-        this(record, new OpenedToken());
+        this(record, new SharedGrant());
       }
     }
 
@@ -53,20 +54,20 @@ final class RefreshCycle {
   }
 
   /**
-   * The access token of one record, opened once for the waiters of one cycle. It lives only as long
-   * as those waiters' futures (the cycle leaves the in-flight map when it finishes), like the
-   * token each of them hands to its Check anyway.
+   * The granted answer for one record, built once for the waiters of one cycle. It lives only as
+   * long as those waiters' futures (the cycle leaves the in-flight map when it finishes), like the
+   * answer each of them hands to its Check anyway.
    */
-  static final class OpenedToken {
+  static final class SharedGrant {
     private VaultRecord record;
-    private String accessToken;
+    private VaultLookup.Granted granted;
 
-    synchronized String accessToken(VaultRecord r, java.util.function.Supplier<String> open) {
+    synchronized VaultLookup.Granted get(VaultRecord r, java.util.function.Function<VaultRecord, VaultLookup.Granted> open) {
       if (record != r) {
-        accessToken = open.get();
+        granted = open.apply(r);
         record = r;
       }
-      return accessToken;
+      return granted;
     }
   }
 
@@ -139,7 +140,8 @@ final class RefreshCycle {
         execute(this::attempt);
       }
     }, delay, TimeUnit.MILLISECONDS);
-    change.thenAcceptAsync(next -> {
+    // ChangeWatchers completes on the vault executor already: no second hop.
+    change.thenAccept(next -> {
       if (!once.compareAndSet(false, true)) {
         return;
       }
@@ -149,7 +151,7 @@ final class RefreshCycle {
       } else {
         attempt(); // only the lease changed (renewed, released, taken): look again
       }
-    }, rt.executor());
+    });
   }
 
   private void refreshUnderLease(VaultRecord r) {
@@ -197,6 +199,7 @@ final class RefreshCycle {
     Secrets fresh = new Secrets(g.accessToken(), g.refreshToken() != null ? g.refreshToken() : old.refreshToken());
     CredentialFields fields = rt.fields(key, r.provider(), r.resource(), g.scopes() != null ? g.scopes() : r.scopes(),
         rt.clock().millis(), g.expiresAt(), fresh);
+    CompletableFuture<VaultRecord> change = rt.watchers().nextChange(key);
     submit(new CompleteRefresh(r.version(), fields), v -> {
       if (v.applied()) {
         rt.backoffs().remove(key);
@@ -205,6 +208,22 @@ final class RefreshCycle {
         log.info("vault refresh result fenced (version moved on): server={} user={}", key.serverId(), key.subject());
       }
       finish(new Result.Current(v.record()));
+    });
+    finishOnNewerVersion(change, r.version());
+  }
+
+  /**
+   * Serves this member's waiters as soon as the map event of a newer version arrives, whichever
+   * comes first with the write's own answer. The owner answers a write only once its backup has
+   * acknowledged it, which under load comes after the other members have already been served from
+   * the same event (docs/PERFORMANCE.md, fan-out); the event carries the new record. A newer
+   * version is the record as it is now whoever wrote it; a lease-only change is left to the answer.
+   */
+  private void finishOnNewerVersion(CompletableFuture<VaultRecord> change, long startedFrom) {
+    change.thenAccept(next -> {
+      if (next != null && next.version() > startedFrom) {
+        finish(new Result.Current(next));
+      }
     });
   }
 

@@ -10,16 +10,28 @@ public sealed interface VaultLookup {
 
   UpstreamAccess toAccess();
 
-  /** A usable access token (possibly refreshed just now). */
-  record Granted(String accessToken, Instant expiresAt, long version) implements VaultLookup {
+  /**
+   * A usable access token (possibly refreshed just now), held as the Check's ready answer: the
+   * waiters of one refresh share one instance.
+   */
+  record Granted(UpstreamAccess.Granted access, Instant expiresAt, long version) implements VaultLookup {
+    static Granted bearer(String accessToken, Instant expiresAt, long version) {
+      return new Granted(UpstreamAccess.Granted.bearer(accessToken), expiresAt, version);
+    }
+
+    /** The token alone (a copy; the Check path uses {@link #access()}). */
+    public String accessToken() {
+      return access.accessToken();
+    }
+
     @Override
     public UpstreamAccess toAccess() {
-      return new UpstreamAccess.Granted(accessToken);
+      return access;
     }
 
     @Override
     public String toString() {
-      return "Granted[accessToken=<redacted>, expiresAt=" + expiresAt + ", version=" + version + "]";
+      return "Granted[access=<redacted>, expiresAt=" + expiresAt + ", version=" + version + "]";
     }
   }
 

@@ -106,7 +106,9 @@ public final class VaultService implements AutoCloseable {
     if (read.isDone() && !read.isCompletedExceptionally()) {
       return judge(key, need, read.join(), null, decisionId, now, deadline, 0); // near-cache hit: no network hop
     }
-    return read.thenComposeAsync(r -> judge(key, need, r, null, decisionId, now, deadline, 0), rt.executor())
+    // A remote read completes on the vault executor (see read), so every caller that shares it is
+    // judged on that one thread: no task per caller, never a Hazelcast thread.
+    return read.thenCompose(r -> judge(key, need, r, null, decisionId, now, deadline, 0))
         .exceptionally(e -> unavailable(1, "vault_unreachable"));
   }
 
@@ -151,15 +153,24 @@ public final class VaultService implements AutoCloseable {
     if (inFlight != null) {
       return inFlight;
     }
-    CompletableFuture<VaultRecord> read = map.getAsync(key).toCompletableFuture();
-    if (read.isDone()) {
-      return read; // near-cache hit: no network hop
+    CompletableFuture<VaultRecord> remote = map.getAsync(key).toCompletableFuture();
+    if (remote.isDone()) {
+      return remote; // near-cache hit: no network hop
     }
+    // One hop to the vault executor per shared read: its callers then run there, one after another.
+    CompletableFuture<VaultRecord> read = new CompletableFuture<>();
     CompletableFuture<VaultRecord> raced = reads.putIfAbsent(key, read);
     if (raced != null) {
       return raced;
     }
-    read.whenComplete((r, e) -> reads.remove(key, read));
+    remote.whenCompleteAsync((r, e) -> {
+      reads.remove(key, read);
+      if (e != null) {
+        read.completeExceptionally(e);
+      } else {
+        read.complete(r);
+      }
+    }, rt.executor());
     return read;
   }
 
@@ -201,7 +212,7 @@ public final class VaultService implements AutoCloseable {
   }
 
   private CompletableFuture<VaultLookup> judge(CredentialKey key, Need need, VaultRecord r,
-      RefreshCycle.OpenedToken opened, String decisionId, long now, long deadline, int round) {
+      RefreshCycle.SharedGrant shared, String decisionId, long now, long deadline, int round) {
     VaultLookup.ConsentNeeded consent = ConsentRules.check(r, need);
     if (consent != null) {
       return done(counted(consent));
@@ -211,7 +222,7 @@ public final class VaultService implements AutoCloseable {
       if (r.refreshable() && now >= window.refreshAt(r) && activeBackoff(key, now) == null) {
         join(key, r, decisionId);
       }
-      return done(granted(key, r, need, opened));
+      return done(granted(key, r, need, shared));
     }
     if (!r.refreshable()) {
       // Expired and nothing to refresh with: only a new consent helps.
@@ -245,7 +256,7 @@ public final class VaultService implements AutoCloseable {
     return switch (res) {
       case RefreshCycle.Result.Current c when c.record() == null -> done(counted(ConsentRules.check(null, need)));
       case RefreshCycle.Result.Current c ->
-          judge(key, need, c.record().version() >= seen.version() ? c.record() : seen, c.opened(), decisionId, now,
+          judge(key, need, c.record().version() >= seen.version() ? c.record() : seen, c.shared(), decisionId, now,
               deadline,
               round + 1);
       // Transient (issue 3 item 5): 503 with Retry-After, never consent.
@@ -274,20 +285,23 @@ public final class VaultService implements AutoCloseable {
     return running.result();
   }
 
-  /** @param opened the cycle's shared opened token when this judges a refresh result, else null */
-  private VaultLookup granted(CredentialKey key, VaultRecord r, Need need, RefreshCycle.OpenedToken opened) {
+  /** @param shared the cycle's shared answer when this judges a refresh result, else null */
+  private VaultLookup granted(CredentialKey key, VaultRecord r, Need need, RefreshCycle.SharedGrant shared) {
     try {
-      String accessToken = opened == null ? rt.sealer().openAccessToken(key, r.sealed())
-          : opened.accessToken(r, () -> rt.sealer().openAccessToken(key, r.sealed()));
+      VaultLookup.Granted g = shared == null ? grant(key, r) : shared.get(r, rec -> grant(key, rec));
       rt.metrics().lookup("granted");
-      return new VaultLookup.Granted(accessToken,
-          r.expiresAt() == Long.MAX_VALUE ? Instant.MAX : Instant.ofEpochMilli(r.expiresAt()), r.version());
+      return g;
     } catch (UnreadableCredentialException e) {
       // A record that does not open (key removed from the ring, copied, tampered) is no credential.
       log.warn("vault credential cannot be opened: server={} user={} reason={}", key.serverId(), key.subject(),
           e.getMessage());
       return counted(ConsentRules.check(null, need));
     }
+  }
+
+  private VaultLookup.Granted grant(CredentialKey key, VaultRecord r) {
+    return new VaultLookup.Granted(rt.sealer().openAuthorization(key, r.sealed()),
+        r.expiresAt() == Long.MAX_VALUE ? Instant.MAX : Instant.ofEpochMilli(r.expiresAt()), r.version());
   }
 
   private Backoff activeBackoff(CredentialKey key, long now) {

@@ -71,7 +71,7 @@ class ConsentDecisionTableTest {
 
   private static UpstreamAccess vault(String state) {
     return switch (state) {
-      case "valid" -> new UpstreamAccess.Granted("upstream-token");
+      case "valid" -> UpstreamAccess.Granted.bearer("upstream-token");
       case "none" -> new UpstreamAccess.ConsentNeeded(ConsentReason.FIRST_CONSENT, "gh", List.of("repo"));
       case "needs_more" -> new UpstreamAccess.ConsentNeeded(ConsentReason.SCOPE_ESCALATION, "gh",
           List.of("read:user", "repo"));

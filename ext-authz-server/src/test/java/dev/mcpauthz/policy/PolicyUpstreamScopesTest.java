@@ -44,7 +44,7 @@ class PolicyUpstreamScopesTest {
       asked.add(needed);
       return CompletableFuture.completedFuture(
           needed.contains("repo") ? new UpstreamAccess.ConsentNeeded(dev.mcpauthz.decision.ConsentReason.SCOPE_ESCALATION,
-              "gh", needed) : new UpstreamAccess.Granted("upstream-token"));
+              "gh", needed) : UpstreamAccess.Granted.bearer("upstream-token"));
     };
     ExecutorService io = Executors.newVirtualThreadPerTaskExecutor();
     ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor();
@@ -62,7 +62,7 @@ class PolicyUpstreamScopesTest {
       Decision read = engine.decide(new EnvoyCheckContext(Checks.post("/mcp").bearer(reader)
           .toolsCall(1, "get_issue", "{}").build()), "d1").get(10, TimeUnit.SECONDS);
       assertThat(read.outcome()).isEqualTo(Decision.Outcome.ALLOW);
-      assertThat(read.upstreamToken()).isEqualTo("upstream-token");
+      assertThat(read.upstreamAuthorization()).isEqualTo("Bearer upstream-token");
       assertThat(read.policy().ruleId()).isEqualTo("read-tools");
 
       String maintainer = issuer.mint(AuthzHarness.RESOURCE, c -> c.claim("scope", "mcp:tools repo:write")

@@ -87,6 +87,23 @@ class SealedFormatTest {
   }
 
   @Test
+  void theCheckPathGetsTheReadyBearerHeaderValueInEveryFormAndFormat() {
+    for (String t : List.of(access, "gho_16C7e42F292c6912E7710c838347Ae178B4a", "tökén ünïcödé", "YWJjZA==", "x",
+        "eyJ" + "u".repeat(5000))) {
+      for (int format : new int[] {SealedCredential.FORMAT_2, SealedCredential.FORMAT_1}) {
+        SealedCredential s = sealer.seal(ALICE, new Secrets(t, refresh), format);
+        assertThat(sealer.openAuthorization(ALICE, s).authorization()).as("%s, format %d", t, format)
+            .isEqualTo("Bearer " + t);
+        assertThat(sealer.openAccessToken(ALICE, s)).isEqualTo(t);
+      }
+    }
+    // The scratch a prefixed open used is zeroed: a later, shorter token is not followed by its tail.
+    sealer.openAuthorization(ALICE, sealer.seal(ALICE, new Secrets("eyJ" + "v".repeat(900), null)));
+    assertThat(sealer.openAuthorization(ALICE, sealer.seal(ALICE, new Secrets("eyJh", null))).authorization())
+        .isEqualTo("Bearer eyJh");
+  }
+
+  @Test
   void theCheckPathAuthenticatesOnlyTheAccessPart() {
     SealedCredential s = sealer.seal(ALICE, new Secrets(access, refresh));
     byte[] b = s.bytes().clone();

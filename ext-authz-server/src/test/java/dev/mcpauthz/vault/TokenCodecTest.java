@@ -155,7 +155,14 @@ class TokenCodecTest {
     String t = jwt(new Random(1), 500);
     byte[] e = TokenCodec.encode(t);
     byte[] scratch = new byte[4096];
-    assertThat(TokenCodec.decode(e, 0, e.length, n -> scratch)).isEqualTo(t);
+    assertThat(TokenCodec.decode(e, 0, e.length, n -> scratch, "")).isEqualTo(t);
+    assertThat(scratch).containsOnly(0);
+    // With the Check path's prefix, in both forms (segments, and raw for a non-base64url token).
+    assertThat(TokenCodec.decode(e, 0, e.length, n -> scratch, "Bearer ")).isEqualTo("Bearer " + t);
+    assertThat(scratch).containsOnly(0);
+    byte[] raw = TokenCodec.encode("tökén+/=");
+    assertThat(raw[0]).isEqualTo(TokenCodec.RAW);
+    assertThat(TokenCodec.decode(raw, 0, raw.length, n -> scratch, "Bearer ")).isEqualTo("Bearer tökén+/=");
     assertThat(scratch).containsOnly(0);
     // An offset inside a larger array works too.
     byte[] shifted = new byte[e.length + 10];

@@ -144,7 +144,7 @@ class VaultAtRestTest {
     // Rotation step 1: the new key first, the old one still in the ring.
     VaultService rotated = vaultWith(VaultTestCluster.ring("k2", VaultTestCluster.KEY_2, "k1", VaultTestCluster.KEY_1));
     assertThat(await(rotated.credentialFor(alice, UPSTREAM, List.of(), decisionId())))
-        .isEqualTo(new VaultLookup.Granted(old.accessToken(), old.expiresAt(), 1));
+        .isEqualTo(VaultLookup.Granted.bearer(old.accessToken(), old.expiresAt(), 1));
     clock.advance(Duration.ofMinutes(6)); // the refresh rewrites the record with the new key
     VaultLookup refreshed = await(rotated.credentialFor(alice, UPSTREAM, List.of(), decisionId()));
     assertThat(((VaultLookup.Granted) refreshed).accessToken()).isEqualTo(idp.lastAccessToken());

@@ -71,7 +71,7 @@ class VaultCheckPathTest {
         await(cluster.vault(0).store(key, upstream, List.of("repo"), g, decisionId()));
         Decision allowed = decide(engine, jwt);
         assertThat(allowed.outcome()).isEqualTo(Decision.Outcome.ALLOW);
-        assertThat(allowed.upstreamToken()).isEqualTo(g.accessToken());
+        assertThat(allowed.upstreamAuthorization()).isEqualTo("Bearer " + g.accessToken());
         assertThat(allowed.toString()).doesNotContain(g.accessToken());
 
         clock.advance(Duration.ofMinutes(6));
@@ -83,7 +83,7 @@ class VaultCheckPathTest {
 
         clock.advance(Duration.ofSeconds(10));
         Decision refreshed = decide(engine, jwt);
-        assertThat(refreshed.upstreamToken()).isEqualTo(idp.lastAccessToken());
+        assertThat(refreshed.upstreamAuthorization()).isEqualTo("Bearer " + idp.lastAccessToken());
         assertThat(idp.requests).allSatisfy(r -> assertThat(r.resource()).hasToString("https://api.example.test/mcp"));
 
         clock.advance(Duration.ofMinutes(21));

@@ -69,7 +69,7 @@ class VaultFormatCompatTest {
     assertThat(Format1Legacy.RecordSerializer.READS.get()).as("the old member used the old serializer")
         .isGreaterThan(legacyReads);
     assertThat(await(vault.credentialFor(bob, UPSTREAM, List.of(), decisionId())))
-        .isEqualTo(new VaultLookup.Granted(bobToken, Instant.ofEpochMilli(oldRecord.expiresAt()), 3));
+        .isEqualTo(VaultLookup.Granted.bearer(bobToken, Instant.ofEpochMilli(oldRecord.expiresAt()), 3));
 
     // 2. While the old member is in the cluster, writes are format 1, and it opens them.
     CredentialKey alice = key("alice");
@@ -136,7 +136,7 @@ class VaultFormatCompatTest {
       VaultRecord read = stored(cluster.member(0), dave);
       assertThat(read.sealed().format()).isEqualTo(1);
       assertThat(await(cluster.vault(0).credentialFor(dave, UPSTREAM, List.of(), decisionId())))
-          .isEqualTo(new VaultLookup.Granted("at-dave", Instant.ofEpochMilli(expiresAt), 7));
+          .isEqualTo(VaultLookup.Granted.bearer("at-dave", Instant.ofEpochMilli(expiresAt), 7));
 
       // The same schema without tokens (a previous-release member rewrote a format-2 record it could
       // not read): no exception anywhere, no credential, first consent.

@@ -46,7 +46,7 @@ class VaultLeaseTakeoverTest {
     cluster.terminate(1);
 
     VaultLookup result = await(waiting);
-    assertThat(result).isEqualTo(new VaultLookup.Granted(idp.lastAccessToken(),
+    assertThat(result).isEqualTo(VaultLookup.Granted.bearer(idp.lastAccessToken(),
         clock.instant().plus(Duration.ofMinutes(20)), 2));
     assertThat(idp.calls()).isEqualTo(2); // at most one extra call: the dead holder's
     assertThat(idp.reuseDetected()).isZero();
@@ -78,7 +78,7 @@ class VaultLeaseTakeoverTest {
     await(cluster.vault(1).store(alice, UPSTREAM, List.of("repo:read"), newer, decisionId()));
     gate.release();
 
-    assertThat(await(refreshing)).isEqualTo(new VaultLookup.Granted(newer.accessToken(), newer.expiresAt(), 2));
+    assertThat(await(refreshing)).isEqualTo(VaultLookup.Granted.bearer(newer.accessToken(), newer.expiresAt(), 2));
     VaultRecord r = stored(cluster.member(1), alice);
     assertThat(r.version()).isEqualTo(2);
     CredentialSealer sealer = new CredentialSealer(VaultTestCluster.ring());

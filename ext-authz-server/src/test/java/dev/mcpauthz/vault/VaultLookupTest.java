@@ -86,7 +86,7 @@ class VaultLookupTest {
   void validCredentialIsAnsweredFromTheNearCacheWithoutWaiting() {
     TokenGrant g = consent(key("alice"), List.of("repo:read"), Duration.ofMinutes(20));
     assertThat(lookup(key("alice"), List.of())).isEqualTo(
-        new VaultLookup.Granted(g.accessToken(), g.expiresAt(), 1));
+        VaultLookup.Granted.bearer(g.accessToken(), g.expiresAt(), 1));
     // The store's near-cache invalidation travels asynchronously and may evict the first cached
     // copy; once it has, the entry stays cached and every lookup is answered on the caller's thread.
     var near = ((com.hazelcast.map.impl.proxy.NearCachedMapProxyImpl<?, ?>) map(cluster.member(0))).getNearCache();
@@ -167,7 +167,7 @@ class VaultLookupTest {
     CredentialKey bob = key("bob");
     await(vault.store(bob, UPSTREAM, List.of("repo:read"), new TokenGrant("at-y", null, null, null), decisionId()));
     clock.advance(Duration.ofDays(30));
-    assertThat(lookup(bob, List.of())).isEqualTo(new VaultLookup.Granted("at-y", Instant.MAX, 1));
+    assertThat(lookup(bob, List.of())).isEqualTo(VaultLookup.Granted.bearer("at-y", Instant.MAX, 1));
     assertThat(idp.calls()).isZero();
   }
 
@@ -208,7 +208,7 @@ class VaultLookupTest {
     VaultUpstreamCredentials seam = new VaultUpstreamCredentials(vault);
 
     assertThat(await(seam.access(alice, route, List.of("repo:read"), decisionId())))
-        .isEqualTo(new UpstreamAccess.Granted(g.accessToken()));
+        .isEqualTo(UpstreamAccess.Granted.bearer(g.accessToken()));
     assertThat(await(seam.access(alice, route, List.of("admin"), decisionId())))
         .isEqualTo(new UpstreamAccess.ConsentNeeded(ConsentReason.SCOPE_ESCALATION, PROVIDER, List.of("repo:read", "admin")));
     Principal otherIssuer = new Principal("alice", "https://evil.example.test", "evil", "vscode", Set.of(), List.of(),
@@ -216,7 +216,7 @@ class VaultLookupTest {
     assertThat(await(seam.access(otherIssuer, route, List.of(), decisionId())))
         .isInstanceOf(UpstreamAccess.ConsentNeeded.class);
     assertThat(seam.access(alice, router.byId("plain"), List.of(), decisionId())).isCompletedExceptionally();
-    assertThat(new UpstreamAccess.Granted(g.accessToken()).toString()).doesNotContain(g.accessToken());
+    assertThat(UpstreamAccess.Granted.bearer(g.accessToken()).toString()).doesNotContain(g.accessToken());
   }
 
   static void awaitLatch(KeycloakLikeRefresher.Gate gate) {

@@ -73,7 +73,7 @@ class VaultRemoteHolderTest {
     assertThat(child.waitFor(10, TimeUnit.SECONDS)).isTrue();
 
     VaultLookup result = waiting.get(40, TimeUnit.SECONDS);
-    assertThat(result).isEqualTo(new VaultLookup.Granted(idp.lastAccessToken(),
+    assertThat(result).isEqualTo(VaultLookup.Granted.bearer(idp.lastAccessToken(),
         clock.instant().plus(Duration.ofMinutes(20)), 2));
     assertThat(idp.calls()).isEqualTo(1);
     assertThat(idp.reuseDetected()).isZero();

@@ -44,18 +44,18 @@ class VaultTransientFailureTest {
   void validTokenKeepsBeingServedWhileRefreshFailsTransiently() {
     clock.advance(Duration.ofMinutes(18).plusSeconds(30)); // inside the refresh-ahead window
     idp.answerNext(req -> new RefreshOutcome.Failed("http_5xx", Duration.ofSeconds(30), 4));
-    assertThat(lookup()).isEqualTo(new VaultLookup.Granted(first.accessToken(), first.expiresAt(), 1));
+    assertThat(lookup()).isEqualTo(VaultLookup.Granted.bearer(first.accessToken(), first.expiresAt(), 1));
     // The failed refresh gave its lease back.
     await(awaitRecord(cluster.member(0), alice, r -> r.lease() == null && idp.calls() == 1));
     for (int i = 0; i < 10; i++) {
-      assertThat(lookup()).isEqualTo(new VaultLookup.Granted(first.accessToken(), first.expiresAt(), 1));
+      assertThat(lookup()).isEqualTo(VaultLookup.Granted.bearer(first.accessToken(), first.expiresAt(), 1));
     }
     // Backoff: no hammering of a failing provider within its Retry-After.
     assertThat(idp.calls()).isEqualTo(1);
     clock.advance(Duration.ofSeconds(31));
     lookup();
     await(awaitRecord(cluster.member(0), alice, r -> r.version() == 2));
-    assertThat(lookup()).isEqualTo(new VaultLookup.Granted(idp.lastAccessToken(),
+    assertThat(lookup()).isEqualTo(VaultLookup.Granted.bearer(idp.lastAccessToken(),
         clock.instant().plus(Duration.ofMinutes(20)), 2));
     assertThat(cluster.attempts("failed")).isEqualTo(1);
     assertThat(cluster.attempts("retry")).isEqualTo(3);
@@ -85,7 +85,7 @@ class VaultTransientFailureTest {
     assertThat(stored(cluster.member(0), alice).status()).isEqualTo(CredentialStatus.ACTIVE);
     // And once the provider answers again, the credential recovers without any consent.
     clock.advance(Duration.ofSeconds(2));
-    assertThat(lookup()).isEqualTo(new VaultLookup.Granted(idp.lastAccessToken(),
+    assertThat(lookup()).isEqualTo(VaultLookup.Granted.bearer(idp.lastAccessToken(),
         clock.instant().plus(Duration.ofMinutes(20)), 2));
     assertThat(cluster.attempts("revoked")).isZero();
   }
@@ -105,7 +105,7 @@ class VaultTransientFailureTest {
       gate.release();
       await(awaitRecord(cluster.member(0), alice, r -> r.version() == 2));
       assertThat(await(impatient.credentialFor(alice, UPSTREAM, List.of(), decisionId())))
-          .isEqualTo(new VaultLookup.Granted(idp.lastAccessToken(), clock.instant().plus(Duration.ofMinutes(20)), 2));
+          .isEqualTo(VaultLookup.Granted.bearer(idp.lastAccessToken(), clock.instant().plus(Duration.ofMinutes(20)), 2));
       assertThat(idp.calls()).isEqualTo(1);
       assertThat(meters.find("mcp.authz.vault.lookups").tag("result", "unavailable").counter().count()).isEqualTo(1);
       assertThat(meters.find("mcp.authz.vault.lookups").tag("result", "granted").counter().count()).isEqualTo(1);
@@ -147,7 +147,7 @@ class VaultTransientFailureTest {
     TokenGrant newer = idp.consent(List.of("repo:read"), Duration.ofMinutes(20));
     await(vault.store(alice, UPSTREAM, List.of("repo:read"), newer, decisionId()));
     gate.release();
-    assertThat(await(waiting)).isEqualTo(new VaultLookup.Granted(newer.accessToken(), newer.expiresAt(), 2));
+    assertThat(await(waiting)).isEqualTo(VaultLookup.Granted.bearer(newer.accessToken(), newer.expiresAt(), 2));
     assertThat(stored(cluster.member(0), alice).status()).isEqualTo(CredentialStatus.ACTIVE);
     assertThat(cluster.counter(0, "mcp.authz.vault.refresh.rotation_resolved")).isEqualTo(1);
     assertThat(cluster.attempts("revoked")).isZero();
