@@ -10,7 +10,7 @@ import java.nio.charset.StandardCharsets;
  * <bearer token>} and runs until its standard input closes.
  *
  * <pre>
- * taskset -c 1 java -cp benchmarks.jar dev.mcpauthz.bench.BenchServer mcp-authz|noop
+ * taskset -c 1 java -cp benchmarks.jar dev.mcpauthz.bench.BenchServer mcp-authz|mcp-authz-vault|noop
  * </pre>
  */
 public final class BenchServer {
@@ -19,16 +19,16 @@ public final class BenchServer {
   public static void main(String[] args) throws Exception {
     String target = args.length > 0 ? args[0] : "mcp-authz";
     int threads = Runtime.getRuntime().availableProcessors();
-    try (BenchFixtures f = BenchFixtures.start()) {
+    try (BenchFixtures f = target.equals("mcp-authz-vault") ? BenchFixtures.startWithVault() : BenchFixtures.start()) {
       int maxInbound = f.config.limits().maxBodyBytes() + 256 * 1024;
       switch (target) {
-        case "mcp-authz" -> serve(f.server.grpcPort(), f.token);
+        case "mcp-authz", "mcp-authz-vault" -> serve(f.server.grpcPort(), f.token);
         case "noop" -> {
           try (LoopbackServer s = LoopbackServer.start(LoopbackServer.noop(), threads, maxInbound)) {
             serve(s.port(), f.token);
           }
         }
-        default -> throw new IllegalArgumentException("target must be mcp-authz or noop: " + target);
+        default -> throw new IllegalArgumentException("target must be mcp-authz, mcp-authz-vault or noop: " + target);
       }
     }
   }

@@ -67,7 +67,10 @@ public final class LoadGenerator {
    * that run the Check on the Netty event loop instead of the fixed pool (McpAuthzServer does not):
    * mcp-authz-direct serves the same engine through the same AuthorizationService class.
    */
-  static final List<String> TARGETS = List.of("noop", "mcp-authz", "noop-direct", "mcp-authz-direct");
+  static final List<String> TARGETS = List.of("noop", "mcp-authz", "noop-direct", "mcp-authz-direct",
+      "mcp-authz-vault");
+  /** Issue 3: a vault hit (near cache, AES-GCM open, injection) adds less than this to the allow's p99. */
+  static final double TARGET_VAULT_ADDED_P99 = 0.10;
 
   record Options(Duration warmup, Duration duration, int concurrency, int channels, int bodyBytes,
       long maxCalls, Duration deadline, List<Double> rates, int rounds, List<String> targets,
@@ -87,7 +90,9 @@ public final class LoadGenerator {
           max-calls    per phase, warm-up included: the phase also ends when reached
           deadline     gRPC deadline of each call (Envoy's ext_authz timeout)
           targets      comma-separated, run in this order: noop, mcp-authz, and the what-ifs noop-direct,
-                       mcp-authz-direct (Check served on the Netty event loop instead of a thread pool)
+                       mcp-authz-direct (Check served on the Netty event loop instead of a thread pool);
+                       mcp-authz-vault is mcp-authz whose server has an upstream: each allow is a vault hit
+                       that injects the user's upstream token (compare with mcp-authz)
           body-field   body (Envoy's default) or raw_body (with_request_body.pack_as_bytes: true)
           server-cpus  run each target (noop, mcp-authz) in its own JVM pinned with taskset to these CPUs,
                        e.g. 1; start the generator itself with taskset -c 0 so the two never share a core""";
@@ -328,7 +333,9 @@ public final class LoadGenerator {
     }
     // One issuer, one mcp-authz, one request for both targets: the no-op server gets the same
     // bytes. mcp-authz sits idle while the no-op server is measured.
-    try (BenchFixtures f = BenchFixtures.start()) {
+    try (BenchFixtures f = BenchFixtures.start();
+        BenchFixtures vault = o.targets.contains("mcp-authz-vault") && o.serverCpus.isEmpty()
+            ? BenchFixtures.startWithVault() : null) {
       CheckRequest allow = f.allowRequest(o.bodyBytes, o.bodyField);
       System.out.printf(Locale.ROOT, "# mcp-authz load generator%n");
       System.out.printf(Locale.ROOT, "machine: %d cores (availableProcessors), %s, %s %s, GC %s, heap max %d MiB%n",
@@ -364,6 +371,9 @@ public final class LoadGenerator {
             }
           } else if (target.equals("mcp-authz")) {
             runTarget(target, f.server.grpcPort(), allow, o, round, saturation.get(target), fixedRate);
+          } else if (target.equals("mcp-authz-vault")) {
+            runTarget(target, vault.server.grpcPort(), vault.allowRequest(o.bodyBytes, o.bodyField), o, round,
+                saturation.get(target), fixedRate);
           } else {
             BindableService service = target.startsWith("noop") ? LoopbackServer.noop()
                 : new AuthorizationService(f.server.engine(), f.config, new CheckMetrics(f.server.registry()),
@@ -696,6 +706,10 @@ public final class LoadGenerator {
       System.out.printf(Locale.ROOT, "target: throughput >= 0.7x the no-op server ....... %s (%.2fx)%n",
           ratio >= TARGET_RATIO ? "MET" : "MISSED", ratio);
     }
+    Result vaultHit = saturation.get("mcp-authz-vault");
+    if (authz != null && vaultHit != null) {
+      vaultReport(authz, vaultHit, fixedRates);
+    }
     if (authz != null) {
       System.out.printf(Locale.ROOT, "target: >= 10,000 checks/s (saturation) ........... %s (%,.0f/s)%n",
           authz.checksPerSecond() >= TARGET_CHECKS_PER_SECOND ? "MET" : "MISSED", authz.checksPerSecond());
@@ -708,6 +722,32 @@ public final class LoadGenerator {
           authzRate.micros(99) <= TARGET_P99_MICROS && rateHeld ? "MET" : "MISSED",
           authzRate.micros(99), authzRate.checksPerSecond());
     }
+  }
+
+  /** Issue 3's figure: what a vault hit adds to the cached-JWT allow, end to end over gRPC. */
+  private static void vaultReport(Result authz, Result vault, Map<Double, Map<String, Result>> fixedRates) {
+    System.out.println("| vault hit vs cached-JWT allow | p50 | p99 | p99 added | CPU per check |");
+    System.out.println("|---|---:|---:|---:|---:|");
+    vaultRow("saturation", authz, vault);
+    boolean met = !fixedRates.isEmpty();
+    for (var e : fixedRates.entrySet()) {
+      Result a = e.getValue().get("mcp-authz");
+      Result v = e.getValue().get("mcp-authz-vault");
+      if (a != null && v != null) {
+        vaultRow(String.format(Locale.ROOT, "%,.0f/s", e.getKey()), a, v);
+        met &= v.micros(99) - a.micros(99) < TARGET_VAULT_ADDED_P99 * a.micros(99);
+      }
+    }
+    System.out.println();
+    System.out.printf(Locale.ROOT, "target: a vault hit adds < 10%% to the p99 (fixed rate) ... %s%n",
+        fixedRates.isEmpty() ? "NOT MEASURED (no --rate)" : met ? "MET" : "MISSED");
+  }
+
+  private static void vaultRow(String load, Result authz, Result vault) {
+    System.out.printf(Locale.ROOT, "| %s | %,.0f → %,.0f µs | %,.0f → %,.0f µs | **%+.1f%%** | %+.1f µs |%n", load,
+        authz.micros(50), vault.micros(50), authz.micros(99), vault.micros(99),
+        (vault.micros(99) - authz.micros(99)) * 100 / authz.micros(99),
+        vault.cpuMicrosPerCheck() - authz.cpuMicrosPerCheck());
   }
 
   private static void table(Iterable<Result> results, boolean fromSend) {
