@@ -79,7 +79,7 @@ public final class VaultFanout {
 
   static AuthzConfig.Vault vaultConfig() {
     return new AuthzConfig.Vault(List.of(new AuthzConfig.VaultKey("k1", key(), null)), Duration.ofSeconds(60), 0.10,
-        Duration.ofSeconds(10), Duration.ofSeconds(30), 1, Duration.ofHours(1));
+        Duration.ofSeconds(10), Duration.ofSeconds(30), 1, Duration.ofHours(1), null);
   }
 
   static String key() {

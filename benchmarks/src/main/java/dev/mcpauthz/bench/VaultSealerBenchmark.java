@@ -24,7 +24,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * The vault's own share of a vault-hit Check, without the rest of the Check: opening a sealed
  * credential's access token into the {@code Authorization} value a Check injects (AES-256-GCM
  * open, base64url re-encoding, the header String), for a Keycloak-sized JWT and a GitHub-sized
- * opaque token.
+ * opaque token, with the Check-path cache off (every Check) and on (every Check after the first).
  *
  * <pre>
  * java -jar benchmarks/target/benchmarks.jar VaultSealerBenchmark -prof gc
@@ -44,12 +44,16 @@ public class VaultSealerBenchmark {
   @Param({"jwt", "opaque"})
   public String token;
 
+  /** off: every call opens the seal; on: {@code vault.check_cache_entries} on, so calls after the first unmask. */
+  @Param({"off", "on"})
+  public String cache;
+
   private CredentialSealer sealer;
   private SealedCredential sealed;
 
   @Setup
   public void setUp() {
-    sealer = new CredentialSealer(KeyRing.of(Map.of("k1", new byte[32])));
+    sealer = new CredentialSealer(KeyRing.of(Map.of("k1", new byte[32])), cache.equals("on") ? 100 : 0);
     String access = token.equals("jwt") ? BenchFixtures.jwtShaped(1200, 1) : VaultFanout.opaque("gho_", 36, 1);
     sealed = sealer.seal(KEY, new Secrets(access, BenchFixtures.jwtShaped(800, 2)));
   }

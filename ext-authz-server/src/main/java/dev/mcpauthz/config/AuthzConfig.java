@@ -36,7 +36,7 @@ public record AuthzConfig(
             identityHeaders, () -> new IdentityHeaders(null, null, null, null, null));
     logging = Objects.requireNonNullElseGet(logging, () -> new Logging(null));
     cluster = Objects.requireNonNullElseGet(cluster, () -> new Cluster(null, null, null, null, null, null));
-    vault = Objects.requireNonNullElseGet(vault, () -> new Vault(null, null, null, null, null, null, null));
+    vault = Objects.requireNonNullElseGet(vault, () -> new Vault(null, null, null, null, null, null, null, null));
     issuers = issuers == null ? List.of() : List.copyOf(issuers);
     providers = providers == null ? List.of() : List.copyOf(providers);
     servers = servers == null ? List.of() : List.copyOf(servers);
@@ -336,7 +336,11 @@ public record AuthzConfig(
       Duration lease,
       @JsonProperty("wait_timeout") Duration waitTimeout,
       @JsonProperty("backup_count") Integer backupCount,
-      @JsonProperty("session_ttl") Duration sessionTtl) {
+      @JsonProperty("session_ttl") Duration sessionTtl,
+      @JsonProperty("check_cache_entries") Integer checkCacheEntries) {
+    /** Credentials whose opened access token a member remembers, masked, for the Check path. */
+    public static final int DEFAULT_CHECK_CACHE_ENTRIES = 10_000;
+
     public Vault {
       keys = keys == null ? List.of() : List.copyOf(keys);
       refreshAheadMin = Objects.requireNonNullElse(refreshAheadMin, Duration.ofSeconds(60));
@@ -345,6 +349,7 @@ public record AuthzConfig(
       waitTimeout = Objects.requireNonNullElse(waitTimeout, Duration.ofSeconds(30));
       backupCount = Objects.requireNonNullElse(backupCount, 1);
       sessionTtl = Objects.requireNonNullElse(sessionTtl, Duration.ofHours(24));
+      checkCacheEntries = Objects.requireNonNullElse(checkCacheEntries, DEFAULT_CHECK_CACHE_ENTRIES);
     }
   }
 

@@ -129,13 +129,17 @@ final class UpstreamConfigRules {
     }
     positive(v.lease(), src, "vault.lease");
     positive(v.waitTimeout(), src, "vault.wait_timeout");
+    if (v.checkCacheEntries() < 0 || v.checkCacheEntries() > 1_000_000) {
+      ConfigValidator.failAt(src, "vault.check_cache_entries", "must be 0-1000000 (0 turns the cache off), got "
+          + v.checkCacheEntries());
+    }
     if (v.backupCount() < 0 || v.backupCount() > 6) {
       ConfigValidator.failAt(src, "vault.backup_count", "must be 0-6, got " + v.backupCount());
     }
     List<AuthzConfig.VaultKey> keys = v.keys().stream()
         .map(k -> new AuthzConfig.VaultKey(k.id(), k.secret(), resolve(k.secretFile(), baseDir))).toList();
     return new AuthzConfig.Vault(keys, v.refreshAheadMin(), v.refreshAheadFraction(), v.lease(), v.waitTimeout(),
-        v.backupCount(), v.sessionTtl());
+        v.backupCount(), v.sessionTtl(), v.checkCacheEntries());
   }
 
   /** AES-256-GCM needs exactly 32 bytes; the message never echoes the value (it is a secret). */

@@ -30,7 +30,9 @@ import javax.crypto.spec.GCMParameterSpec;
  * <p>The Check path ({@link #openAuthorization}) decrypts into pooled scratch arrays with pooled
  * ciphers and zeroes the scratch before returning it: what it allocates is the header value String
  * ({@code Bearer <token>}, built in the same pass as the token's characters) and what {@code
- * Cipher.init} allocates.
+ * Cipher.init} allocates. With {@code vault.check_cache_entries} above 0, the value opened from a
+ * seal is remembered masked ({@link OpenedAccessCache}) and later Checks of the same seal only
+ * unmask it.
  */
 public final class CredentialSealer {
   private static final String AAD_DOMAIN_1 = "mcp-authz/vault/v1";
@@ -55,9 +57,17 @@ public final class CredentialSealer {
   private final java.security.Provider provider;
   /** Decrypt workspaces; a slot is empty while a thread uses its workspace. */
   private final AtomicReferenceArray<Workspace> pool;
+  private final OpenedAccessCache opened;
 
+  /** A sealer without the Check-path cache: every {@link #openAuthorization} opens the seal. */
   public CredentialSealer(KeyRing ring) {
+    this(ring, 0);
+  }
+
+  /** @param checkCacheEntries {@code vault.check_cache_entries}; 0 turns the cache off */
+  public CredentialSealer(KeyRing ring, int checkCacheEntries) {
     this.ring = ring;
+    this.opened = new OpenedAccessCache(checkCacheEntries);
     try {
       this.provider = Cipher.getInstance(TRANSFORMATION).getProvider();
     } catch (GeneralSecurityException e) {
@@ -157,7 +167,30 @@ public final class CredentialSealer {
    * @throws UnreadableCredentialException as {@link #open}
    */
   public UpstreamAccess.Granted openAuthorization(CredentialKey key, SealedCredential sealed) {
-    return new UpstreamAccess.Granted(openAccess(key, sealed, UpstreamAccess.Granted.BEARER_PREFIX));
+    if (sealed != null && opened.enabled()) {
+      Workspace ws = take();
+      try {
+        String cached = opened.get(key, sealed, ws);
+        if (cached != null) {
+          return new UpstreamAccess.Granted(cached);
+        }
+      } finally {
+        give(ws);
+      }
+    }
+    String value = openAccess(key, sealed, UpstreamAccess.Granted.BEARER_PREFIX);
+    opened.put(key, sealed, value);
+    return new UpstreamAccess.Granted(value);
+  }
+
+  /** Drops what the Check-path cache remembers of a credential (its revocation on this member). */
+  void forget(CredentialKey key) {
+    opened.forget(key);
+  }
+
+  /** Entries in the Check-path cache (tests). */
+  long cachedEntries() {
+    return opened.size();
   }
 
   private String openAccess(CredentialKey key, SealedCredential sealed, String prefix) {

@@ -72,7 +72,7 @@ public final class VaultService implements AutoCloseable {
     ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(
         Thread.ofPlatform().daemon().name("vault-timer").factory());
     ChangeWatchers watchers = new ChangeWatchers(executor);
-    this.rt = new VaultRuntime(map, new CredentialSealer(keys), refresher, new VaultMetrics(meters), new VaultAudit(),
+    this.rt = new VaultRuntime(map, new CredentialSealer(keys, cfg.checkCacheEntries()), refresher, new VaultMetrics(meters), new VaultAudit(),
         clock, executor, scheduler, watchers, hz.getCluster().getLocalMember().getUuid().toString(),
         cfg.lease().toMillis(), Math.max(cfg.waitTimeout().toMillis(), cfg.lease().toMillis()), sendResource,
         new ConcurrentHashMap<>(), new ConcurrentHashMap<>(), () -> writeFormat(hz.getCluster().getMembers()));
@@ -201,6 +201,7 @@ public final class VaultService implements AutoCloseable {
    * @return whether an active credential was revoked
    */
   public CompletableFuture<Boolean> revoke(CredentialKey key, String decisionId) {
+    rt.sealer().forget(key);
     return map.submitToKey(key, new MarkRevoked(MarkRevoked.ANY_VERSION)).toCompletableFuture()
         .thenApplyAsync(v -> {
           if (v.applied()) {

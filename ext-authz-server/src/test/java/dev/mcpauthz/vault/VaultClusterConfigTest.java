@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Test;
 class VaultClusterConfigTest {
   private static final Path DIR = Path.of("..", "hazelcast-config").toAbsolutePath().normalize();
   private static final AuthzConfig.Vault VAULT = new AuthzConfig.Vault(null, null, null, null, null, 2,
-      Duration.ofHours(8));
+      Duration.ofHours(8), null);
 
   private static Config load(String file) throws Exception {
     try (InputStream in = Files.newInputStream(DIR.resolve(file))) {

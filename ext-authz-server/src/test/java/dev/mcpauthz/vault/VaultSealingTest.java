@@ -93,6 +93,6 @@ class VaultSealingTest {
   }
 
   private static AuthzConfig.Vault vault(List<AuthzConfig.VaultKey> keys) {
-    return new AuthzConfig.Vault(keys, null, null, Duration.ofSeconds(10), null, null, null);
+    return new AuthzConfig.Vault(keys, null, null, Duration.ofSeconds(10), null, null, null, null);
   }
 }

@@ -54,7 +54,7 @@ final class VaultTestCluster implements AutoCloseable {
 
   static AuthzConfig.Vault vaultConfig(Duration lease, Duration waitTimeout) {
     return new AuthzConfig.Vault(List.of(new AuthzConfig.VaultKey("k1", KEY_1, null)), Duration.ofSeconds(60), 0.10,
-        lease, waitTimeout, 1, Duration.ofHours(1));
+        lease, waitTimeout, 1, Duration.ofHours(1), null);
   }
 
   static KeyRing ring(String... idsAndKeys) {
