@@ -40,7 +40,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *       can only save the base64 overhead); per credential: Hazelcast's own entry memory cost (the
  *       BINARY key and value plus its record), the JVM heap growth after GC once stored, and again
  *       after every credential was read once through {@link VaultService#credentialFor} as a Check
- *       does, which adds the near cache's deserialised copy (target: at most 2 KB).
+ *       does, which adds the near cache's deserialised copy and the Check-path cache entry (target: at most
+ *       2 KB for the stored credential).
  * </ul>
  *
  * <pre>
@@ -441,7 +442,7 @@ public final class VaultFanout {
           (stored - before) / CREDENTIALS);
       System.out.printf("| JVM heap growth after GC, stored and read once (near cache: %d entries) | %d |%n",
           nearCached, (read - before) / CREDENTIALS);
-      System.out.printf("| of which the near-cached copy | %d |%n", (read - stored) / CREDENTIALS);
+      System.out.printf("| of which the near-cached copy and the Check-path cache entry | %d |%n", (read - stored) / CREDENTIALS);
       vault.close();
     }
   }
