@@ -82,7 +82,7 @@ class OpenedAccessCacheTest {
           throw new AssertionError(e);
         }
         if (v instanceof byte[] b) {
-          assertThat(indexOf(b, slice)).as(c.getName()).isNegative();
+          assertThat(VaultAtRestTest.contains(b, slice)).as(c.getName()).isFalse();
         } else if (v instanceof String str) {
           assertThat(str).doesNotContain(access.substring(100, 116));
         }
@@ -133,18 +133,5 @@ class OpenedAccessCacheTest {
     org.assertj.core.api.Assertions.assertThatThrownBy(() -> dev.mcpauthz.config.ConfigLoader.parse(
         yaml + "  check_cache_entries: -1\n", "t.yaml", Map.of(), null))
         .isInstanceOf(dev.mcpauthz.config.ConfigException.class).hasMessageContaining("vault.check_cache_entries");
-  }
-
-  private static int indexOf(byte[] haystack, byte[] needle) {
-    outer:
-    for (int i = 0; i + needle.length <= haystack.length; i++) {
-      for (int j = 0; j < needle.length; j++) {
-        if (haystack[i + j] != needle[j]) {
-          continue outer;
-        }
-      }
-      return i;
-    }
-    return -1;
   }
 }

@@ -182,7 +182,8 @@ class VaultAtRestTest {
     return out;
   }
 
-  private static boolean contains(byte[] haystack, byte[] needle) {
+  /** Whether {@code needle} occurs in {@code haystack} (also used by OpenedAccessCacheTest). */
+  static boolean contains(byte[] haystack, byte[] needle) {
     outer:
     for (int i = 0; i + needle.length <= haystack.length; i++) {
       for (int j = 0; j < needle.length; j++) {

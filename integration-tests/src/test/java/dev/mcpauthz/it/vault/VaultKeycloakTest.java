@@ -127,6 +127,7 @@ class VaultKeycloakTest {
     String client = inboundToken();
     CredentialKey key = keyOf(client);
     seed(key, clock);
+    awaitBackups(); // the credential has its backup before its primary's member is killed
 
     TokenEndpointProxy.Hold held = proxy.holdNext();
     CompletableFuture<CheckResponse> onVictim = check(0, client);
@@ -203,6 +204,20 @@ class VaultKeycloakTest {
     for (McpAuthzServer s : replicas) {
       Conditions.waitUntil(Duration.ofSeconds(60), "cluster of " + n + " replicas",
           () -> s.hazelcast().getCluster().getMembers().size() >= n);
+    }
+    awaitBackups();
+  }
+
+  /**
+   * Until every partition has its backup: a member killed while the partitions of a cluster that
+   * just formed are still migrating can take the only copy of an entry with it (backup_count 1).
+   */
+  private void awaitBackups() {
+    for (McpAuthzServer s : replicas) {
+      if (s.hazelcast().getLifecycleService().isRunning()) {
+        Conditions.waitUntil(Duration.ofSeconds(60), "partitions backed up",
+            () -> s.hazelcast().getPartitionService().isClusterSafe());
+      }
     }
   }
 
