@@ -38,12 +38,19 @@ final class OpenedAccessCache {
 
   private final ConcurrentHashMap<CredentialKey, Entry> entries;
   private final int maxEntries;
+  private final java.util.function.LongSupplier nanos;
   /** Twice the longest value, so that any start offset has a whole value's worth of pad after it. */
   private final byte[] pad = new byte[2 * MAX_VALUE_BYTES];
   private final SecureRandom random = new SecureRandom();
 
   /** @param maxEntries 0 disables the cache: every Check opens the seal */
   OpenedAccessCache(int maxEntries) {
+    this(maxEntries, System::nanoTime);
+  }
+
+  /** @param nanos the monotonic clock entries expire by ({@link System#nanoTime}; tests move their own) */
+  OpenedAccessCache(int maxEntries, java.util.function.LongSupplier nanos) {
+    this.nanos = nanos;
     this.maxEntries = maxEntries;
     this.entries = maxEntries <= 0 ? null : new ConcurrentHashMap<>();
     random.nextBytes(pad);
@@ -76,7 +83,7 @@ final class OpenedAccessCache {
       return null;
     }
     Entry e = entries.get(key);
-    if (e == null || !e.serves(sealed, System.nanoTime())) {
+    if (e == null || !e.serves(sealed, nanos.getAsLong())) {
       return null;
     }
     int n = e.masked.length;
@@ -101,7 +108,7 @@ final class OpenedAccessCache {
     }
     int offset = random.nextInt(MAX_VALUE_BYTES);
     xor(masked, pad, offset, masked, masked.length);
-    long now = System.nanoTime();
+    long now = nanos.getAsLong();
     if (entries.size() >= maxEntries && !entries.containsKey(key)) {
       shrink(now);
     }

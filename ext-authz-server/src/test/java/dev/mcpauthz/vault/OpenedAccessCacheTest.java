@@ -94,6 +94,27 @@ class OpenedAccessCacheTest {
   }
 
   @Test
+  void anEntryEndsItsTtlAfterItWasOpenedAndExpiredEntriesAreDroppedFirst() {
+    long[] now = {0};
+    OpenedAccessCache cache = new OpenedAccessCache(2, () -> now[0]);
+    SealedCredential s = sealer.seal(ALICE, new Secrets("at", null));
+    cache.put(ALICE, s, "Bearer at");
+    now[0] += OpenedAccessCache.TTL.toNanos() - 1;
+    assertThat(cache.get(ALICE, s, n -> new byte[n])).isEqualTo("Bearer at");
+    now[0] += 1;
+    assertThat(cache.get(ALICE, s, n -> new byte[n])).as("expired: the seal is opened again").isNull();
+    // At the bound, the expired entry goes before a live one.
+    SealedCredential b = sealer.seal(BOB, new Secrets("bt", null));
+    cache.put(BOB, b, "Bearer bt");
+    CredentialKey carol = new CredentialKey("https://idp.example/realms/corp", "carol", "github");
+    SealedCredential c = sealer.seal(carol, new Secrets("ct", null));
+    cache.put(carol, c, "Bearer ct");
+    assertThat(cache.get(BOB, b, n -> new byte[n])).isEqualTo("Bearer bt");
+    assertThat(cache.get(carol, c, n -> new byte[n])).isEqualTo("Bearer ct");
+    assertThat(cache.size()).isEqualTo(2);
+  }
+
+  @Test
   void itIsBoundedAndCanBeTurnedOff() {
     OpenedAccessCache small = new OpenedAccessCache(3);
     for (int i = 0; i < 20; i++) {
